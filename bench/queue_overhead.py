@@ -1,0 +1,239 @@
+"""Queue-step throughput and latency against raw Celery tasks, same Redis, same worker, same run.
+
+    python bench/queue_overhead.py [--messages 5000] [--rounds 3] [--latency-samples 300] [--database sqlite|postgres]
+
+A no-op queue step (``queue("bench.noop")``) and a no-op raw Celery task both
+bump one Redis counter.  Throughput: N messages are published as fast as the
+publisher can (``ctx.enqueue``'s path: outbox row, send after commit, for the
+step; ``apply_async`` for the task) while one worker (prefork, concurrency 2)
+consumes them; the rate is N over the time from the first publish to the last
+completion.  Rounds alternate step and raw.  The whole run is done twice, with
+``MOTIA["TRACING"]`` on and off.  Latency: on an idle worker, one message at a
+time, the delay from publish to handler start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
+
+SETTINGS = '''
+import os
+from pathlib import Path
+BASE_DIR = Path(__file__).resolve().parent
+SECRET_KEY = "bench"
+DEBUG = False
+USE_TZ = True
+INSTALLED_APPS = ["django.contrib.contenttypes", "django.contrib.auth", "django_celery_beat", "motia_django"]
+DATABASES = {"default": %(database)s}
+CELERY_BROKER_URL = %(redis)r
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+MOTIA = {"STEPS_DIRS": [str(BASE_DIR / "steps")], "TRACING": os.environ.get("BENCH_TRACING", "1") == "1"}
+LOGGING = {"version": 1, "loggers": {"motia": {"level": "WARNING"}}}
+'''
+
+CELERY_APP = '''
+import os
+from celery import Celery
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "benchapp.settings")
+app = Celery("benchapp")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks(["benchapp"])
+'''
+
+TASKS = '''
+import time
+import redis
+from celery import shared_task
+
+counter = redis.Redis.from_url(%(redis)r)
+
+
+@shared_task(name="bench.raw", ignore_result=True)
+def raw(payload):
+    if payload.get("sentAt"):
+        counter.rpush("bench:latency", time.time() - payload["sentAt"])
+    counter.incr("bench:done")
+'''
+
+STEP = '''
+import time
+import redis
+from motia import queue, step
+
+counter = redis.Redis.from_url(%(redis)r)
+
+
+async def noop(data, ctx):
+    if data.get("sentAt"):
+        counter.rpush("bench:latency", time.time() - data["sentAt"])
+    counter.incr("bench:done")
+
+
+noop_step = step({"name": "bench-noop", "triggers": [queue("bench.noop")]}, noop)
+'''
+
+
+def write_project(database: str) -> Path:
+    base = Path(tempfile.mkdtemp(prefix="motia-queue-bench-"))
+    app = base / "benchapp"
+    (app / "steps").mkdir(parents=True)
+    if database == "sqlite":
+        db = repr({"ENGINE": "django.db.backends.sqlite3", "NAME": str(base / "bench.sqlite3"),
+                   "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20,
+                               "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}})
+    else:
+        db = repr({"ENGINE": "django.db.backends.postgresql", "NAME": "test", "USER": "postgres",
+                   "HOST": "127.0.0.1", "PORT": "5432"})
+    (app / "__init__.py").write_text("from .celery_app import app as celery_app\n")
+    (app / "settings.py").write_text(SETTINGS % {"database": db, "redis": REDIS_URL})
+    (app / "celery_app.py").write_text(CELERY_APP)
+    (app / "tasks.py").write_text(TASKS % {"redis": REDIS_URL})
+    (app / "steps" / "noop_step.py").write_text(STEP % {"redis": REDIS_URL})
+    return base
+
+
+def environment(base: Path, tracing: bool) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(base), str(ROOT)]),
+            "DJANGO_SETTINGS_MODULE": "benchapp.settings", "BENCH_TRACING": "1" if tracing else "0"}
+
+
+class Worker:
+    def __init__(self, base: Path, tracing: bool) -> None:
+        self.log = (base / f"worker-{int(tracing)}.log").open("wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "benchapp", "worker", "--loglevel", "WARNING", "--concurrency",
+             "2", "--without-gossip", "--without-mingle", "--queues", "celery,motia.bench.noop"],
+            cwd=base, env=environment(base, tracing), stdout=self.log, stderr=subprocess.STDOUT,
+        )
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+
+
+def run(args: argparse.Namespace) -> None:
+    import django
+
+    base = write_project(args.database)
+    os.environ.update(environment(base, True))
+    sys.path[:0] = [str(base), str(ROOT)]
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+    import redis
+    from benchapp.tasks import raw
+
+    from motia_django.conf import motia_settings
+    from motia_django.models import Execution
+    from motia_django.queues.publisher import publish
+    from motia_django.tracing import new_trace_id
+
+    counter = redis.Redis.from_url(REDIS_URL)
+    counter.flushdb()
+
+    def send(kind: str, payload: dict[str, object]) -> None:
+        if kind == "raw":
+            raw.apply_async(args=(payload,))
+        else:
+            publish("bench.noop", payload, new_trace_id(), None, "bench")
+
+    def wait_done(target: int, timeout: float = 300) -> None:
+        deadline = time.monotonic() + timeout
+        while int(counter.get("bench:done") or 0) < target:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"timed out: {counter.get('bench:done')} of {target} done")
+            time.sleep(0.002)
+
+    def throughput(kind: str, n: int) -> float:
+        counter.delete("bench:done")
+        start = time.perf_counter()
+        for i in range(n):
+            send(kind, {"i": i})
+        wait_done(n)
+        return n / (time.perf_counter() - start)
+
+    def latencies(kind: str, samples: int) -> list[float]:
+        counter.delete("bench:latency", "bench:done")
+        for i in range(samples):
+            send(kind, {"i": i, "sentAt": time.time()})
+            wait_done(i + 1)
+            time.sleep(0.005)
+        return sorted(float(v) * 1000 for v in counter.lrange("bench:latency", 0, -1))
+
+    results: dict[str, dict[str, float]] = {}
+    for tracing in (True, False):
+        os.environ["BENCH_TRACING"] = "1" if tracing else "0"
+        from django.conf import settings
+
+        settings.MOTIA = {**settings.MOTIA, "TRACING": tracing}
+        from django.test.signals import setting_changed
+
+        setting_changed.send(sender=None, setting="MOTIA", value=settings.MOTIA, enter=True)
+        assert motia_settings().TRACING is tracing
+        worker = Worker(base, tracing)
+        try:
+            time.sleep(4)
+            throughput("raw", 200)
+            throughput("step", 200)
+            rates: dict[str, list[float]] = {"raw": [], "step": []}
+            for _ in range(args.rounds):
+                for kind in ("step", "raw"):
+                    rates[kind].append(throughput(kind, args.messages))
+            label = "on" if tracing else "off"
+            results[f"step (tracing {label})"] = {"rate": statistics.median(rates["step"])}
+            results[f"raw Celery task (with tracing-{label} run)"] = {"rate": statistics.median(rates["raw"])}
+            if tracing:
+                for kind, name in (("step", "step (tracing on)"), ("raw", "raw Celery task (with tracing-on run)")):
+                    values = latencies(kind, args.latency_samples)
+                    results[name]["p50"] = values[len(values) // 2]
+                    results[name]["p99"] = values[int(len(values) * 0.99) - 1]
+            Execution.objects.all().delete()
+        finally:
+            worker.stop()
+
+    print(f"\n### {args.messages} no-op messages per round, median of {args.rounds} rounds, "
+          f"1 worker (prefork, concurrency 2), Redis broker, {args.database}\n")
+    print("| route | messages/s | p50 enqueue→start | p99 enqueue→start |")
+    print("| --- | ---: | ---: | ---: |")
+    for name, row in results.items():
+        p50 = f"{row['p50']:.2f} ms" if "p50" in row else "-"
+        p99 = f"{row['p99']:.2f} ms" if "p99" in row else "-"
+        print(f"| {name} | {row['rate']:,.0f} | {p50} | {p99} |")
+    on = results["step (tracing on)"]["rate"] / results["raw Celery task (with tracing-on run)"]["rate"]
+    off = results["step (tracing off)"]["rate"] / results["raw Celery task (with tracing-off run)"]["rate"]
+    print(f"\nratio step/raw = {on:.2f} with tracing on, {off:.2f} with tracing off (target >= 0.8)")
+    print(f"p50 enqueue→start on an idle worker: {results['step (tracing on)']['p50']:.2f} ms (target < 5 ms)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=textwrap.dedent(__doc__ or ""),
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--messages", type=int, default=5000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--latency-samples", type=int, default=300)
+    parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    run(parser.parse_args())
+
+
+if __name__ == "__main__":
+    main()

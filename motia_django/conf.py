@@ -1,0 +1,118 @@
+"""Typed access to the ``MOTIA`` settings dict, with documented defaults.
+
+Every key is optional; ``docs/settings.md`` lists them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+__all__ = ["MotiaSettings", "motia_settings"]
+
+
+@dataclass(frozen=True)
+class MotiaSettings:
+    #: Folders scanned recursively for ``*_step.py`` and ``*.step.py`` files.
+    #: Relative paths are resolved against ``BASE_DIR``.
+    STEPS_DIRS: tuple[str, ...] = ("steps",)
+    #: Dotted paths of step middleware ``(req, ctx, next_handler)`` run before
+    #: every HTTP step's own middleware.
+    MIDDLEWARE: tuple[str, ...] = ()
+    #: ``"plain"`` or ``"json"``: how ``ctx.logger`` records are printed.
+    LOG_FORMAT: str = "plain"
+    #: Status returned when an HTTP trigger's ``condition`` is false.
+    HTTP_CONDITION_FAILED_STATUS: int = 404
+    #: Answer unknown paths below the mounted URLs with a JSON 404.
+    JSON_NOT_FOUND: bool = True
+    #: Raise instead of logging when a handler's response breaks its
+    #: ``response_schema`` (meant for test settings).
+    STRICT_RESPONSE_SCHEMA: bool = False
+    #: Include the exception text in 500 responses (defaults to ``DEBUG``).
+    EXPOSE_ERRORS: bool | None = None
+    #: Largest JSON payload, in bytes, accepted by ``ctx.enqueue``.
+    MAX_MESSAGE_BYTES: int = 256 * 1024
+    #: Prefix of the Celery queue that carries a topic (``<prefix><topic>``).
+    QUEUE_PREFIX: str = "motia."
+    #: Seconds a message may stay unacknowledged (and a FIFO or concurrency lease
+    #: held) before it is handed to another worker, unless a subscription sets
+    #: ``visibility_timeout``.
+    VISIBILITY_TIMEOUT: float = 30.0
+    #: Record every HTTP execution and keep ``ctx.logger`` records per execution.
+    TRACING: bool = True
+    #: Longest chain of state/stream triggers started by one write (a handler that
+    #: writes what it watches would otherwise loop forever).
+    MAX_TRIGGER_DEPTH: int = 10
+    #: Days execution and log records are kept (the worker's sweep deletes older ones).
+    RETENTION_DAYS: float = 7.0
+    #: Seconds between the worker's sweeps of the outbox and of stalled FIFO groups.
+    RELAY_INTERVAL: float = 1.0
+    #: Streams declared in settings: a list of names or ``{"name", "schema"?, "can_access"?}``
+    #: dicts, or a dict of name -> options.  ``schema`` may be a JSON Schema dict or the
+    #: dotted path of a pydantic model, ``can_access`` the dotted path of a function.
+    STREAMS: Any = ()
+    #: Dotted path of ``authenticate(request) -> auth context | None`` (sync or async) run
+    #: for every stream WebSocket connection; raising refuses the connection.
+    STREAM_AUTHENTICATE: str | None = None
+    #: Whether a join to a stream without ``can_access`` is allowed.  ``None``: denied
+    #: when ``STREAM_AUTHENTICATE`` is set, allowed otherwise.
+    STREAM_DEFAULT_ACCESS: bool | None = None
+    #: Path of the stream WebSocket endpoint (Motia clients connect to the server root).
+    STREAM_WEBSOCKET_PATH: str = "/"
+    #: Frames queued for one WebSocket before a client too slow to read them is
+    #: disconnected (close code 1013); it reconnects and resyncs.
+    STREAM_CLIENT_BUFFER: int = 1000
+    #: Serve the workbench's OpenAPI document (``openapi.json``) to anyone, not only to staff.
+    OPENAPI_PUBLIC: bool = False
+
+    @property
+    def steps_paths(self) -> list[Path]:
+        base = Path(getattr(settings, "BASE_DIR", Path.cwd()))
+        return [p if p.is_absolute() else base / p for p in map(Path, self.STEPS_DIRS)]
+
+    @property
+    def stream_default_access(self) -> bool:
+        return self.STREAM_AUTHENTICATE is None if self.STREAM_DEFAULT_ACCESS is None else self.STREAM_DEFAULT_ACCESS
+
+    @property
+    def expose_errors(self) -> bool:
+        return bool(settings.DEBUG) if self.EXPOSE_ERRORS is None else self.EXPOSE_ERRORS
+
+
+_KNOWN = {f.name for f in fields(MotiaSettings)}
+
+
+_cached: MotiaSettings | None = None
+
+
+@receiver(setting_changed)
+def _forget(setting: str, **kwargs: Any) -> None:
+    global _cached
+    if setting == "MOTIA":
+        _cached = None
+
+
+def motia_settings() -> MotiaSettings:
+    """The project's ``MOTIA`` dict merged over the defaults (parsed once, again after ``override_settings``)."""
+    global _cached
+    if _cached is None:
+        _cached = _parse()
+    return _cached
+
+
+def _parse() -> MotiaSettings:
+    raw: dict[str, Any] = dict(getattr(settings, "MOTIA", {}) or {})
+    unknown = sorted(set(raw) - _KNOWN)
+    if unknown:
+        raise ImproperlyConfigured(f"Unknown MOTIA setting(s): {', '.join(unknown)}")
+    for key in ("STEPS_DIRS", "MIDDLEWARE"):
+        if key in raw:
+            value = raw[key]
+            raw[key] = (value,) if isinstance(value, str) else tuple(value)
+    return MotiaSettings(**raw)

@@ -1,0 +1,147 @@
+"""FlowContext: the one object every trigger kind hands to a handler.
+
+HTTP views, queue tasks, cron ticks, state and stream triggers all build a
+FlowContext and run the handler through :mod:`motia_django.execution`; what a
+handler can do (enqueue, state, streams, logging) lives here once.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from .logs import StepLogger
+from .steps.io import ApiRequest, MotiaHttpArgs, TriggerInfo
+
+if TYPE_CHECKING:
+    from .state.manager import StateManager
+    from .steps.definition import StepDefinition
+    from .streams.stream import Streams
+
+__all__ = ["FlowContext", "NoMatchingHandler", "UndeclaredTopic"]
+
+TEnqueueData = TypeVar("TEnqueueData")
+_MISSING: Any = object()
+
+
+class UndeclaredTopic(ValueError):
+    """A step enqueued to a topic missing from its ``enqueues``."""
+
+
+class NoMatchingHandler(LookupError):
+    """``ctx.match`` found no handler for the trigger and no ``default``."""
+
+
+def _accepts_argument(fn: Callable[..., Any]) -> bool:
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    return any(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL) for p in params)
+
+
+async def _call(fn: Callable[..., Any], *args: Any) -> Any:
+    result = fn(*args)
+    return await result if inspect.isawaitable(result) else result
+
+
+class FlowContext(Generic[TEnqueueData]):
+    """Runtime capabilities of one step execution (``ctx``)."""
+
+    def __init__(
+        self, step: StepDefinition, trigger: TriggerInfo, trace_id: str, input_value: Any = None, depth: int = 0
+    ) -> None:
+        self.step = step
+        self.trigger = trigger
+        self.trace_id = trace_id
+        self.input_value = input_value
+        #: How many triggered hops led here (0 for HTTP and cron); bounds state/stream trigger chains.
+        self.depth = depth
+        self.logger = StepLogger(step.name, trace_id)
+
+    @property
+    def step_name(self) -> str:
+        return self.step.name
+
+    # -- queues ---------------------------------------------------------------------------
+    def enqueue(self, message: Mapping[str, Any] | str, data: Any = _MISSING) -> Any:
+        """Publish to a declared topic: ``await ctx.enqueue({"topic", "data", "messageGroupId"?})``.
+
+        Also ``ctx.emit(topic, data)``.  Awaitable in async handlers; runs directly
+        when called from a sync handler.
+        """
+        from .queues.publisher import publish
+
+        if isinstance(message, str):
+            topic, payload, group_id = message, (None if data is _MISSING else data), None
+        elif isinstance(message, Mapping):
+            if "topic" not in message:
+                raise ValueError("enqueue() needs a 'topic'")
+            topic, payload = message["topic"], message.get("data")
+            group_id = message.get("messageGroupId", message.get("message_group_id"))
+        else:
+            raise TypeError(f"enqueue() takes a dict or a topic name, not {type(message).__name__}")
+        declared = self.step.config.enqueue_topics
+        if topic not in declared:
+            raise UndeclaredTopic(
+                f"step {self.step.name!r} may not enqueue to {topic!r}: add it to the step's 'enqueues' "
+                f"(declared: {', '.join(declared) or 'none'})"
+            )
+        return publish(topic, payload, self.trace_id, group_id, self.step.name, self.depth + 1)
+
+    emit = enqueue
+
+    # -- state and streams ---------------------------------------------------------------
+    @property
+    def state(self) -> StateManager:
+        from .state.manager import StateManager
+
+        return StateManager()
+
+    @property
+    def streams(self) -> Streams:
+        from .streams.stream import Streams
+
+        return Streams()
+
+    # -- trigger introspection -------------------------------------------------------------
+    def is_api(self) -> bool:
+        return self.trigger.type == "http"
+
+    is_http = is_api
+
+    def is_queue(self) -> bool:
+        return self.trigger.type == "queue"
+
+    def is_cron(self) -> bool:
+        return self.trigger.type == "cron"
+
+    def is_state(self) -> bool:
+        return self.trigger.type == "state"
+
+    def is_stream(self) -> bool:
+        return self.trigger.type == "stream"
+
+    def get_data(self) -> Any:
+        """The payload whatever the trigger: the HTTP body, the message, ``None`` for cron."""
+        value = self.input_value
+        if isinstance(value, MotiaHttpArgs):
+            return value.request.body
+        if isinstance(value, ApiRequest):
+            return value.body
+        return None if self.is_cron() else value
+
+    async def match(self, handlers: Mapping[str, Callable[..., Any]]) -> Any:
+        """Run the handler for this trigger kind (``http``/``api``, ``queue``, ... or ``default``)."""
+        kind = str(self.trigger.type)
+        names = ("http", "api") if kind == "http" else ("queue", "event") if kind == "queue" else (kind,)
+        chosen = next((handlers[n] for n in names if handlers.get(n)), None) or handlers.get("default")
+        if chosen is None:
+            raise NoMatchingHandler(
+                f"ctx.match() has no handler for a {kind!r} trigger and no 'default' "
+                f"(given: {', '.join(handlers) or 'none'})"
+            )
+        if _accepts_argument(chosen):
+            return await _call(chosen, self.input_value)
+        return await _call(chosen)

@@ -1,0 +1,1 @@
+"""Cron triggers: expression parsing and scheduling on django-celery-beat."""

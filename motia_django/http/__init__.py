@@ -1,0 +1,1 @@
+"""HTTP triggers as Django views: routing, request parsing, middleware, responses."""

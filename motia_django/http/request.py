@@ -1,0 +1,76 @@
+"""Turn a Django ``HttpRequest`` into the ``ApiRequest`` a handler reads."""
+
+from __future__ import annotations
+
+import json
+from functools import cached_property
+from typing import Any
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest
+
+from ..steps.io import ApiRequest, Headers
+
+__all__ = ["BodyTooLarge", "DjangoApiRequest", "MalformedBody", "build_api_request", "is_json_content_type"]
+
+
+class MalformedBody(ValueError):
+    """The request declared JSON but its body does not parse."""
+
+
+class BodyTooLarge(ValueError):
+    """The body is over ``DATA_UPLOAD_MAX_MEMORY_SIZE``."""
+
+
+def is_json_content_type(content_type: str) -> bool:
+    content_type = content_type.split(";", 1)[0].strip().lower()
+    return content_type in ("", "application/json") or content_type.endswith("+json")
+
+
+class DjangoApiRequest(ApiRequest[Any]):
+    """An ``ApiRequest`` that reads headers and query params from Django only when a step asks."""
+
+    def __init__(self, request: HttpRequest, path_params: dict[str, str], body: object, raw: bytes) -> None:
+        # the dataclass __init__ is bypassed on purpose: headers and query params are lazy
+        self._django = request
+        self.path_params = path_params
+        self.body = body
+        self.raw_body = raw
+        self.method = request.method or "GET"
+        self.path = request.path
+
+    @cached_property
+    def headers(self) -> Headers:  # type: ignore[override]
+        return Headers(self._django.headers)
+
+    @cached_property
+    def query_params(self) -> dict[str, str | list[str]]:  # type: ignore[override]
+        return {key: values[0] if len(values) == 1 else list(values) for key, values in self._django.GET.lists()}
+
+
+def _reject_lone_surrogates(body: object) -> None:
+    """``"\\ud800"`` parses, but is no character: nothing could encode or store it."""
+    try:
+        json.dumps(body, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        raise MalformedBody("request body contains an unpaired UTF-16 surrogate escape") from None
+
+
+def build_api_request(request: HttpRequest, path_params: dict[str, str]) -> ApiRequest[Any]:
+    """Parse JSON bodies (or keep other content types raw), query params and headers."""
+    try:
+        raw = request.body
+    except RequestDataTooBig as exc:
+        raise BodyTooLarge(str(exc)) from None
+    body: object = None
+    if raw:
+        if is_json_content_type(request.content_type or ""):
+            try:
+                body = json.loads(raw)
+            except (ValueError, RecursionError) as exc:  # bad UTF-8 or JSON, nesting or number limits
+                raise MalformedBody(f"request body is not valid JSON: {exc}") from None
+            if b"\\ud" in raw.lower():
+                _reject_lone_surrogates(body)
+        else:
+            body = raw
+    return DjangoApiRequest(request, path_params, body, raw)

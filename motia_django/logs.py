@@ -1,0 +1,147 @@
+"""``ctx.logger``: stdlib logging with the trace id and step name on every record.
+
+Records go to the ``motia.steps`` logger.  Unless the project configures the
+``motia`` logger itself, the app installs a handler printing plain text or
+JSON lines (``MOTIA["LOG_FORMAT"]``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+__all__ = ["JsonFormatter", "PlainFormatter", "StepLogger", "StoredLogHandler", "install_default_handler"]
+
+STEP_LOGGER_NAME = "motia.steps"
+
+
+class StepLogger:
+    """The logger a handler sees; accepts data positionally or as ``extra=``."""
+
+    __slots__ = ("_logger", "step", "trace_id")
+
+    def __init__(self, step: str | None, trace_id: str | None, logger: logging.Logger | None = None) -> None:
+        self.step = step
+        self.trace_id = trace_id
+        self._logger = logger or logging.getLogger(STEP_LOGGER_NAME)
+
+    def _log(self, level: int, message: Any, data: dict[str, Any] | None, kwargs: dict[str, Any]) -> None:
+        if not self._logger.isEnabledFor(level):
+            return
+        exc_info = kwargs.pop("exc_info", None)
+        extra = kwargs.pop("extra", None)
+        fields: dict[str, Any] = {}
+        for part in (data, extra, kwargs):
+            if isinstance(part, dict):
+                fields.update(part)
+            elif part is not None:
+                fields["data"] = part
+        self._logger.log(
+            level,
+            message,
+            exc_info=exc_info,
+            stacklevel=3,
+            extra={"motia_step": self.step, "motia_trace_id": self.trace_id, "motia_data": fields},
+        )
+
+    def debug(self, message: Any, data: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        self._log(logging.DEBUG, message, data, kwargs)
+
+    def info(self, message: Any, data: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        self._log(logging.INFO, message, data, kwargs)
+
+    def warning(self, message: Any, data: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        self._log(logging.WARNING, message, data, kwargs)
+
+    warn = warning
+
+    def error(self, message: Any, data: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        self._log(logging.ERROR, message, data, kwargs)
+
+    def exception(self, message: Any, data: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("exc_info", True)
+        self._log(logging.ERROR, message, data, kwargs)
+
+    def critical(self, message: Any, data: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        self._log(logging.CRITICAL, message, data, kwargs)
+
+
+def _json_default(value: Any) -> Any:
+    return str(value)
+
+
+class PlainFormatter(logging.Formatter):
+    """``time LEVEL [step trace] message {data}``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        step = getattr(record, "motia_step", None)
+        trace = getattr(record, "motia_trace_id", None)
+        data = getattr(record, "motia_data", None)
+        where = f" [{step or '-'} {trace or '-'}]" if step or trace else ""
+        line = f"{self.formatTime(record)} {record.levelname:<7}{where} {record.getMessage()}"
+        if data:
+            line += " " + json.dumps(data, default=_json_default, sort_keys=True)
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, for log shipping."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        payload: dict[str, Any] = {
+            "time": record.created,
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+            "step": getattr(record, "motia_step", None),
+            "traceId": getattr(record, "motia_trace_id", None),
+        }
+        data = getattr(record, "motia_data", None)
+        if data:
+            payload["data"] = data
+        if record.exc_info:
+            payload["exc"] = self.formatException(record.exc_info)
+        return json.dumps(payload, default=_json_default)
+
+
+class StoredLogHandler(logging.Handler):
+    """Keeps step log records in the database (batched) so traces can show them."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        trace_id = getattr(record, "motia_trace_id", None)
+        if not trace_id:
+            return
+        from datetime import UTC, datetime
+
+        from .conf import motia_settings
+        from .tracing.recorder import record_log
+
+        if not motia_settings().TRACING:
+            return
+        record_log({
+            "trace_id": trace_id, "step": getattr(record, "motia_step", None) or "", "level": record.levelno,
+            "message": record.getMessage(), "data": json.loads(json.dumps(getattr(record, "motia_data", None),
+                                                                          default=_json_default)),
+            "created_at": datetime.fromtimestamp(record.created, tz=UTC),
+        })
+
+
+def install_stored_handler() -> None:
+    steps = logging.getLogger(STEP_LOGGER_NAME)
+    if not any(isinstance(h, StoredLogHandler) for h in steps.handlers):
+        steps.addHandler(StoredLogHandler(level=logging.DEBUG))
+
+
+def install_default_handler(log_format: str) -> None:
+    """Give the ``motia`` logger a handler unless the project's LOGGING already did."""
+    root = logging.getLogger("motia")
+    if root.handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter() if log_format == "json" else PlainFormatter())
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    root.propagate = False

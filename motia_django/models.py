@@ -1,0 +1,205 @@
+"""Django models: state and streams, and the queue runtime's executions, dead letters and outbox."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import models
+
+__all__ = [
+    "ConcurrencySlot",
+    "DeadLetter",
+    "Execution",
+    "LogRecord",
+    "FifoGroup",
+    "FifoMessage",
+    "OutboxMessage",
+    "StateEntry",
+    "StreamItem",
+]
+
+
+class KeyedValue(models.Model):
+    """A JSON value addressed by ``group`` and ``key``; concrete models add their namespace."""
+
+    group = models.CharField(max_length=255)
+    key = models.CharField(max_length=255)
+    value = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+    #: The value before the pending save, set by the store so change triggers see it.
+    previous_value: object = None
+
+
+class StateEntry(KeyedValue):
+    """One ``ctx.state`` value: ``group`` is the scope."""
+
+    class Meta:
+        verbose_name = "state entry"
+        verbose_name_plural = "state"
+        constraints = [models.UniqueConstraint(fields=["group", "key"], name="motia_state_unique_key")]
+        ordering = ["group", "key"]
+
+    def __str__(self) -> str:
+        return f"{self.group} / {self.key}"
+
+
+class StreamItem(KeyedValue):
+    """One item of a stream: ``group`` is the group id, ``key`` the item id."""
+
+    stream = models.CharField(max_length=255)
+
+    class Meta:
+        verbose_name = "stream item"
+        constraints = [models.UniqueConstraint(fields=["stream", "group", "key"], name="motia_stream_unique_item")]
+        indexes = [models.Index(fields=["stream", "group"], name="motia_stream_group")]
+        ordering = ["stream", "group", "key"]
+
+    def __str__(self) -> str:
+        return f"{self.stream} / {self.group} / {self.key}"
+
+
+class Execution(models.Model):
+    """One attempt of one step at one input: the unit of a trace.
+
+    Queue deliveries count their attempts here, so a message that keeps killing
+    its worker still reaches the dead letters.
+    """
+
+    class Status(models.TextChoices):
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+        SKIPPED = "skipped"
+        DEAD = "dead"
+
+    trace_id = models.CharField(max_length=128, db_index=True)
+    step = models.CharField(max_length=255, db_index=True)
+    trigger_type = models.CharField(max_length=16)
+    binding = models.CharField(max_length=512)
+    message_id = models.CharField(max_length=64, blank=True, db_index=True)
+    topic = models.CharField(max_length=255, blank=True)
+    attempt = models.PositiveIntegerField(default=1)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING, db_index=True)
+    started_at = models.DateTimeField(db_index=True)
+    duration_ms = models.FloatField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    traceback = models.TextField(blank=True)
+    worker = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["message_id", "binding"], name="motia_exec_message")]
+
+    def __str__(self) -> str:
+        return f"{self.step} #{self.attempt} {self.status}"
+
+
+class DeadLetter(models.Model):
+    """A message that exhausted its retries (or failed validation): kept for replay."""
+
+    step = models.CharField(max_length=255, db_index=True)
+    topic = models.CharField(max_length=255, blank=True, db_index=True)
+    binding = models.CharField(max_length=512)
+    message_id = models.CharField(max_length=64)
+    trace_id = models.CharField(max_length=128, db_index=True)
+    payload = models.JSONField(null=True, blank=True)
+    envelope = models.JSONField()
+    error = models.TextField()
+    error_type = models.CharField(max_length=255, db_index=True)
+    traceback = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField()
+    first_attempt_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-failed_at"]
+
+    def __str__(self) -> str:
+        return f"{self.step} <- {self.topic or self.binding}: {self.error_type}"
+
+
+class OutboxMessage(models.Model):
+    """A message waiting to be handed to the broker.
+
+    Written in the publisher's transaction and removed once the broker took it,
+    so neither a rollback nor a broker outage loses or invents a message.
+    """
+
+    binding = models.CharField(max_length=512)
+    queue = models.CharField(max_length=255)
+    envelope = models.JSONField()
+    eta = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    send_attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.queue} {self.envelope.get('id', '')}"
+
+
+class FifoMessage(models.Model):
+    """A message of a FIFO subscription, handled in ``id`` order within its group."""
+
+    binding = models.CharField(max_length=512)
+    group_id = models.CharField(max_length=255)
+    envelope = models.JSONField()
+    available_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["binding", "group_id", "id"], name="motia_fifo_order")]
+
+
+class FifoGroup(models.Model):
+    """The lease that lets one worker at a time drain a FIFO group."""
+
+    binding = models.CharField(max_length=512)
+    group_id = models.CharField(max_length=255)
+    leased_until = models.DateTimeField(null=True, blank=True)
+    holder = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["binding", "group_id"], name="motia_fifo_group_unique")]
+
+
+class ConcurrencySlot(models.Model):
+    """One of the N slots of a subscription with ``concurrency: N``."""
+
+    binding = models.CharField(max_length=512)
+    slot = models.PositiveIntegerField()
+    leased_until = models.DateTimeField(null=True, blank=True)
+    holder = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["binding", "slot"], name="motia_slot_unique")]
+class LogRecord(models.Model):
+    """One ``ctx.logger`` record, kept so a trace shows what its executions logged."""
+
+    trace_id = models.CharField(max_length=128, db_index=True)
+    step = models.CharField(max_length=255)
+    level = models.PositiveSmallIntegerField()
+    message = models.TextField()
+    data = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.step}: {self.message[:60]}"
+
+    @property
+    def level_name(self) -> str:
+        return logging.getLevelName(self.level)
+
+
+from .cron.models import CronTick  # noqa: E402,F401

@@ -1,0 +1,1 @@
+"""Queue triggers on Celery: publishing, per-topic queues and delivery to subscribers."""

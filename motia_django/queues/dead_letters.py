@@ -1,0 +1,53 @@
+"""Dead letters: messages that exhausted their retries, kept for inspection and replay."""
+
+from __future__ import annotations
+
+import traceback as tb
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Min
+
+from ..models import DeadLetter, Execution
+from ..registry import Binding, get_registry
+from .outbox import dispatch
+
+__all__ = ["UnknownBinding", "bury", "replay"]
+
+
+class UnknownBinding(LookupError):
+    """The dead letter's step or trigger no longer exists."""
+
+
+def bury(binding: Binding, envelope: dict[str, Any], error: BaseException, attempts: int) -> DeadLetter:
+    first = Execution.objects.filter(message_id=envelope["id"], binding=binding.key).aggregate(
+        first=Min("started_at"))["first"]
+    if first is None and envelope.get("enqueuedAt"):
+        first = datetime.fromtimestamp(envelope["enqueuedAt"], tz=UTC)
+    return DeadLetter.objects.create(
+        step=binding.step.name,
+        topic=binding.topic or "",
+        binding=binding.key,
+        message_id=envelope["id"],
+        trace_id=envelope["traceId"],
+        payload=envelope.get("data"),
+        envelope=envelope,
+        error=f"{type(error).__name__}: {error}",
+        error_type=type(error).__name__,
+        traceback="".join(tb.format_exception(error)),
+        attempts=attempts,
+        first_attempt_at=first,
+    )
+
+
+def replay(dead_letter: DeadLetter) -> None:
+    """Deliver the message again (with fresh attempts) to the step that failed it, and forget it."""
+    binding = get_registry().binding(dead_letter.binding)
+    if binding is None:
+        raise UnknownBinding(f"step trigger {dead_letter.binding!r} no longer exists; cannot replay")
+    envelope = {**dead_letter.envelope, "id": str(uuid.uuid4()), "replayOf": dead_letter.message_id}
+    with transaction.atomic():
+        dispatch([binding], envelope, delay=0)
+        dead_letter.delete()

@@ -1,0 +1,75 @@
+"""``ctx.enqueue``: validate a message and queue one copy for every subscriber."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+from ..conf import motia_settings
+from ..registry import get_registry
+from ..store import dual
+from .outbox import dispatch
+from .policy import policy_for
+
+__all__ = ["InvalidMessage", "UnknownTopic", "build_envelope", "publish"]
+
+
+class InvalidMessage(ValueError):
+    """The payload is not JSON, is too large, or lacks a FIFO group id."""
+
+
+class UnknownTopic(LookupError):
+    """No step declares this topic."""
+
+
+def build_envelope(
+    topic: str | None,
+    data: Any,
+    *,
+    trace_id: str,
+    message_group_id: str | None = None,
+    source: str | None = None,
+    depth: int = 0,
+) -> dict[str, Any]:
+    """The JSON document every background execution receives (``data`` plus routing and tracing)."""
+    try:
+        encoded = json.dumps(data, allow_nan=False).encode()
+    except (TypeError, ValueError) as exc:
+        raise InvalidMessage(f"message for {topic or source!r} is not JSON-serialisable: {exc}") from None
+    limit = motia_settings().MAX_MESSAGE_BYTES
+    if len(encoded) > limit:
+        raise InvalidMessage(f"message for {topic or source!r} is {len(encoded)} bytes; the limit is {limit}")
+    return {
+        "id": str(uuid.uuid4()),
+        "topic": topic,
+        "data": data,
+        "traceId": trace_id,
+        "messageGroupId": message_group_id,
+        "source": source,
+        "depth": depth,
+        "enqueuedAt": time.time(),
+    }
+
+
+def _publish(
+    topic: str, data: Any, trace_id: str, message_group_id: str | None, source: str | None, depth: int = 0
+) -> None:
+    registry = get_registry()
+    if topic not in registry.known_topics:
+        raise UnknownTopic(f"no step declares topic {topic!r}")
+    subscribers = registry.subscribers(topic)
+    fifo = [b.step.name for b in subscribers if policy_for(b).fifo]
+    if fifo and not message_group_id:
+        raise InvalidMessage(
+            f"topic {topic!r} has FIFO subscribers ({', '.join(fifo)}): enqueue with a 'messageGroupId'"
+        )
+    envelope = build_envelope(
+        topic, data, trace_id=trace_id, message_group_id=message_group_id, source=source, depth=depth
+    )
+    if subscribers:
+        dispatch(subscribers, envelope)
+
+
+publish = dual(_publish)

@@ -1,0 +1,252 @@
+"""The registry: every discovered step, indexed by what triggers it.
+
+Built once per process from ``MOTIA["STEPS_DIRS"]``.  Discovery never raises:
+problems are collected as errors (they fail ``motia_discover --check`` and
+``manage.py check``) and warnings, and the valid steps still run.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..steps.definition import StepDefinition
+from ..steps.io import TriggerInfo
+from ..steps.triggers import (
+    ApiTrigger,
+    CronTrigger,
+    EventTrigger,
+    QueueTrigger,
+    StateTrigger,
+    StreamTrigger,
+    Trigger,
+)
+from .loader import (
+    STREAM_FILE_SUFFIXES,
+    DiscoveryError,
+    StepFileError,
+    find_step_files,
+    load_step_file,
+    load_stream_file,
+)
+
+__all__ = ["Binding", "Registry", "get_registry", "reload_registry"]
+
+
+@dataclass(frozen=True, eq=False)
+class Binding:
+    """One trigger of one step: what an HTTP route, a queue subscription or a schedule runs.
+
+    A queue trigger subscribed to several topics gives one binding per topic.
+    """
+
+    step: StepDefinition
+    trigger: Trigger
+    index: int
+    topic: str | None = None
+
+    @property
+    def key(self) -> str:
+        """Stable id across processes: ``step#index`` (plus ``:topic`` for subscriptions)."""
+        return f"{self.step.name}#{self.index}" + (f":{self.topic}" if self.topic else "")
+
+    def trigger_info(self) -> TriggerInfo:
+        t = self.trigger
+        return TriggerInfo(
+            type=t.kind,
+            index=self.index,
+            path=t.path if isinstance(t, ApiTrigger) else None,
+            method=t.method if isinstance(t, ApiTrigger) else None,
+            topic=self.topic,
+            expression=t.expression if isinstance(t, CronTrigger) else None,
+            stream_name=t.stream_name if isinstance(t, StreamTrigger) else None,
+        )
+
+
+class Registry:
+    def __init__(self, steps: list[StepDefinition], errors: list[DiscoveryError] | None = None) -> None:
+        self.errors: list[DiscoveryError] = list(errors or [])
+        self.warnings: list[str] = []
+        self.steps: dict[str, StepDefinition] = {}
+        for definition in steps:
+            existing = self.steps.get(definition.name)
+            if existing is not None:
+                self.errors.append(
+                    DiscoveryError(
+                        definition.file_path or "?",
+                        None,
+                        f"duplicate step name {definition.name!r} (also defined in {existing.file_path})",
+                        definition.name,
+                    )
+                )
+                continue
+            self.steps[definition.name] = definition
+        self.routes: list[Binding] = []
+        self.subscriptions: list[Binding] = []
+        self.schedules: list[Binding] = []
+        self.state_watchers: list[Binding] = []
+        self.stream_watchers: list[Binding] = []
+        self._index()
+        self._by_key = {
+            b.key: b
+            for b in (*self.routes, *self.subscriptions, *self.schedules, *self.state_watchers, *self.stream_watchers)
+        }
+        self._check_topics()
+
+    @classmethod
+    def discover(cls, directories: list[Path]) -> Registry:
+        steps: list[StepDefinition] = []
+        errors: list[DiscoveryError] = []
+        for path in find_step_files(directories, STREAM_FILE_SUFFIXES):  # before the steps that use them
+            try:
+                load_stream_file(path)
+            except StepFileError as exc:
+                errors.append(exc.error)
+        for path in find_step_files(directories):
+            try:
+                steps.extend(load_step_file(path))
+            except StepFileError as exc:
+                errors.append(exc.error)
+        return cls(steps, errors)
+
+    def _index(self) -> None:
+        seen_routes: dict[tuple[str, str], Binding] = {}
+        for definition in self.steps.values():
+            for index, trigger in enumerate(definition.config.triggers):
+                if isinstance(trigger, ApiTrigger):
+                    binding = Binding(definition, trigger, index)
+                    clash = seen_routes.get((trigger.method, trigger.route_shape))
+                    if clash is not None:
+                        self.errors.append(
+                            DiscoveryError(
+                                definition.file_path or "?",
+                                None,
+                                f"{trigger.method} {trigger.path} of step {definition.name!r} is already served by "
+                                f"step {clash.step.name!r} ({clash.trigger.path})",  # type: ignore[union-attr]
+                                definition.name,
+                            )
+                        )
+                        continue
+                    seen_routes[(trigger.method, trigger.route_shape)] = binding
+                    self.routes.append(binding)
+                elif isinstance(trigger, QueueTrigger | EventTrigger):
+                    self.subscriptions.extend(Binding(definition, trigger, index, topic) for topic in trigger.topics)
+                elif isinstance(trigger, CronTrigger):
+                    self.schedules.append(Binding(definition, trigger, index))
+                elif isinstance(trigger, StateTrigger):
+                    self.state_watchers.append(Binding(definition, trigger, index))
+                elif isinstance(trigger, StreamTrigger):
+                    self.stream_watchers.append(Binding(definition, trigger, index))
+
+    def _check_topics(self) -> None:
+        enqueued = {t for s in self.steps.values() for t in s.config.enqueue_topics}
+        virtual_out = {t for s in self.steps.values() for t in s.config.virtual_enqueue_topics}
+        virtual_in = {t for s in self.steps.values() for t in s.config.virtual_subscribes}
+        subscribed = {b.topic for b in self.subscriptions}
+        for topic in sorted(enqueued - subscribed - virtual_in):
+            steps = ", ".join(sorted(s.name for s in self.steps.values() if topic in s.config.enqueue_topics))
+            self.warnings.append(f"topic {topic!r} is enqueued by {steps} but no step subscribes to it")
+        for topic in sorted(t for t in subscribed - enqueued - virtual_out if t):
+            steps = ", ".join(sorted({b.step.name for b in self.subscriptions if b.topic == topic}))
+            self.warnings.append(f"topic {topic!r} is subscribed by {steps} but no step enqueues to it")
+
+    # -- lookups ---------------------------------------------------------------------------
+    def subscribers(self, topic: str) -> list[Binding]:
+        return [b for b in self.subscriptions if b.topic == topic]
+
+    @functools.cached_property
+    def known_topics(self) -> frozenset[str]:
+        """Topics some step subscribes to or declares it enqueues to (virtual ones included)."""
+        declared = {
+            t for s in self.steps.values() for t in (*s.config.enqueue_topics, *s.config.virtual_enqueue_topics)
+        }
+        return frozenset(declared | {b.topic for b in self.subscriptions if b.topic})
+
+    @property
+    def topics(self) -> list[str]:
+        return sorted({b.topic for b in self.subscriptions if b.topic})
+
+    def binding(self, key: str) -> Binding | None:
+        return self._by_key.get(key)
+
+    @property
+    def background_bindings(self) -> list[Binding]:
+        """Bindings run by workers: subscriptions, schedules, state and stream watchers."""
+        return [*self.subscriptions, *self.schedules, *self.state_watchers, *self.stream_watchers]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "steps": [_step_json(s) for s in self.steps.values()],
+            "errors": [{"file": e.file, "line": e.line, "step": e.step, "message": e.message} for e in self.errors],
+            "warnings": list(self.warnings),
+        }
+
+
+def _trigger_json(trigger: Trigger) -> dict[str, Any]:
+    data: dict[str, Any] = {"type": str(trigger.kind)}
+    if isinstance(trigger, ApiTrigger):
+        data.update(method=trigger.method, path=trigger.path)
+    elif isinstance(trigger, QueueTrigger | EventTrigger):
+        data.update(topics=trigger.topics)
+    elif isinstance(trigger, CronTrigger):
+        data.update(expression=trigger.expression)
+    elif isinstance(trigger, StreamTrigger):
+        data.update(stream=trigger.stream_name, groupId=trigger.group_id, itemId=trigger.item_id)
+    if trigger.condition is not None:
+        data["conditional"] = True
+    return data
+
+
+def _step_json(step: StepDefinition) -> dict[str, Any]:
+    config = step.config
+    return {
+        "name": step.name,
+        "file": step.file_path,
+        "description": config.description,
+        "triggers": [_trigger_json(t) for t in config.triggers],
+        "enqueues": [e.model_dump(exclude_defaults=True) for e in config.enqueues],
+        "virtualEnqueues": config.virtual_enqueue_topics,
+        "virtualSubscribes": config.virtual_subscribes,
+        "flows": config.flows,
+    }
+
+
+_registry: Registry | None = None
+_lock = threading.Lock()
+
+
+def get_registry() -> Registry:
+    """The process-wide registry, discovered on first use."""
+    global _registry
+    if _registry is None:
+        with _lock:
+            if _registry is None:
+                _registry = _discover()
+    return _registry
+
+
+def reload_registry() -> Registry:
+    """Discover again (after step files changed, or in tests with other settings)."""
+    global _registry
+    with _lock:
+        _registry = _discover()
+    return _registry
+
+
+def _discover() -> Registry:
+    from ..conf import motia_settings
+    from ..streams.declarations import declare_from_settings
+
+    settings = motia_settings()
+    try:
+        declare_from_settings(settings.STREAMS)
+        error = None
+    except (ImportError, TypeError, ValueError) as exc:
+        error = DiscoveryError("settings.MOTIA['STREAMS']", None, f"{type(exc).__name__}: {exc}")
+    registry = Registry.discover(settings.steps_paths)
+    if error is not None:
+        registry.errors.insert(0, error)
+    return registry

@@ -1,0 +1,75 @@
+"""One validator for every schema a step declares: HTTP bodies, responses and queue input.
+
+A schema is either a pydantic model class or a JSON Schema dict; both are
+compiled once and report violations in the same shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import jsonschema
+import pydantic
+
+__all__ = ["FieldError", "Schema", "SchemaViolation", "compile_schema"]
+
+
+@dataclass(frozen=True)
+class FieldError:
+    path: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"path": self.path, "message": self.message}
+
+
+class SchemaViolation(ValueError):
+    """Raised when a value does not match a step's schema."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(f"{e.path or '<root>'}: {e.message}" for e in errors))
+
+
+class Schema:
+    """A compiled schema: ``validate`` raises :class:`SchemaViolation`."""
+
+    def __init__(self, source: Any) -> None:
+        self.source = source
+        if isinstance(source, type) and issubclass(source, pydantic.BaseModel):
+            self._adapter: pydantic.TypeAdapter[Any] | None = pydantic.TypeAdapter(source)
+            self._validator: jsonschema.protocols.Validator | None = None
+        elif isinstance(source, dict):
+            cls = jsonschema.validators.validator_for(source, default=jsonschema.Draft202012Validator)
+            cls.check_schema(source)
+            self._adapter = None
+            self._validator = cls(source, format_checker=cls.FORMAT_CHECKER)
+        else:
+            raise TypeError(
+                f"a schema must be a pydantic model class or a JSON Schema dict, not {type(source).__name__}"
+            )
+
+    def validate(self, value: Any) -> None:
+        if self._adapter is not None:
+            try:
+                self._adapter.validate_python(value)
+            except pydantic.ValidationError as exc:
+                raise SchemaViolation(
+                    [FieldError(".".join(map(str, e["loc"])), e["msg"]) for e in exc.errors()]
+                ) from None
+            return
+        assert self._validator is not None
+        errors = sorted(self._validator.iter_errors(value), key=lambda e: list(map(str, e.absolute_path)))
+        if errors:
+            raise SchemaViolation([FieldError(".".join(map(str, e.absolute_path)), e.message) for e in errors])
+
+    def json_schema(self) -> dict[str, Any]:
+        if self._adapter is not None:
+            return self._adapter.json_schema()
+        return dict(self.source)
+
+
+def compile_schema(source: Any) -> Schema | None:
+    """Compile ``source`` unless it is ``None``; bad schemas raise ``TypeError``/``SchemaError``."""
+    return None if source is None else Schema(source)

@@ -1,0 +1,1 @@
+"""``ctx.state``: scoped JSON key-value storage in the database."""

@@ -1,0 +1,50 @@
+"""The state API handlers call (``ctx.state`` and the module-level ``stateManager``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..store import JsonStore, SetResult, dual
+
+__all__ = ["StateManager"]
+
+
+class StateManager:
+    """``get/set/update/delete/list/get_group/list_groups/clear`` on ``(scope, key)``."""
+
+    @property
+    def _store(self) -> JsonStore:
+        from ..models import StateEntry
+
+        return JsonStore(StateEntry)
+
+    def _get(self, scope: str, key: str) -> Any:
+        return self._store.get(scope, key)
+
+    def _set(self, scope: str, key: str, value: Any) -> SetResult:
+        return self._store.set(scope, key, value)
+
+    def _update(self, scope: str, key: str, ops: Sequence[Mapping[str, Any]]) -> SetResult:
+        return self._store.update(scope, key, ops)
+
+    def _delete(self, scope: str, key: str) -> Any:
+        return self._store.delete(scope, key)
+
+    def _list(self, scope: str) -> list[Any]:
+        return self._store.list(scope)
+
+    def _list_groups(self) -> list[str]:
+        return self._store.list_groups()
+
+    def _clear(self, scope: str) -> None:
+        self._store.clear(scope)
+
+    get = dual(_get)
+    set = dual(_set)
+    update = dual(_update)
+    delete = dual(_delete)
+    list = dual(_list)
+    get_group = list
+    list_groups = dual(_list_groups)
+    clear = dual(_clear)

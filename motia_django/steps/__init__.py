@@ -1,0 +1,1 @@
+"""The step API: triggers, configs, ``step()`` and handler inputs (public via ``motia``)."""

@@ -1,0 +1,217 @@
+"""What handlers receive and return, for every trigger kind."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from .triggers import TriggerType
+
+if TYPE_CHECKING:
+    from ..http.streaming import HttpStreamResponse
+
+__all__ = [
+    "ApiRequest",
+    "ApiResponse",
+    "Headers",
+    "MotiaHttpArgs",
+    "MotiaHttpRequest",
+    "StateTriggerInput",
+    "StreamEvent",
+    "StreamTriggerInput",
+    "TriggerInfo",
+]
+
+TBody = TypeVar("TBody")
+
+
+class Headers(dict[str, str]):
+    """Request headers, looked up case-insensitively (keys are stored lower-case)."""
+
+    def __init__(self, items: Mapping[str, str] | None = None) -> None:
+        super().__init__((k.lower(), v) for k, v in (items or {}).items())
+
+    def __getitem__(self, key: str) -> str:
+        return super().__getitem__(key.lower())
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and super().__contains__(key.lower())
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return super().get(key.lower(), default)
+
+
+@dataclass
+class ApiRequest(Generic[TBody]):
+    """An HTTP request as a step sees it.
+
+    ``body`` is the parsed JSON for JSON requests (``None`` when empty) and the
+    raw bytes otherwise; ``raw_body`` always holds the bytes.
+    """
+
+    path_params: dict[str, str] = field(default_factory=dict)
+    query_params: dict[str, str | list[str]] = field(default_factory=dict)
+    body: TBody | Any = None
+    headers: Headers = field(default_factory=Headers)
+    method: str = ""
+    path: str = ""
+    raw_body: bytes = b""
+
+    @property
+    def request_body(self) -> bytes:
+        return self.raw_body
+
+
+MotiaHttpRequest = ApiRequest
+
+
+@dataclass
+class ApiResponse(Generic[TBody]):
+    """What an HTTP handler returns; a dict with the same keys works too."""
+
+    status: int = 200
+    body: TBody | Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class MotiaHttpArgs(Generic[TBody]):
+    """The input of an HTTP handler.
+
+    Reads both ways the spec shows: ``input.request.body`` and ``req.body``;
+    ``input.response`` streams a response chunk by chunk.
+    """
+
+    __slots__ = ("request", "response")
+
+    def __init__(self, request: ApiRequest[TBody], response: HttpStreamResponse) -> None:
+        self.request = request
+        self.response = response
+
+    @property
+    def body(self) -> Any:
+        return self.request.body
+
+    @property
+    def path_params(self) -> dict[str, str]:
+        return self.request.path_params
+
+    @property
+    def query_params(self) -> dict[str, str | list[str]]:
+        return self.request.query_params
+
+    @property
+    def headers(self) -> Headers:
+        return self.request.headers
+
+    @property
+    def method(self) -> str:
+        return self.request.method
+
+    @property
+    def path(self) -> str:
+        return self.request.path
+
+    @property
+    def raw_body(self) -> bytes:
+        return self.request.raw_body
+
+    @property
+    def request_body(self) -> bytes:
+        return self.request.raw_body
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """Dict-style access for handlers written against dict inputs."""
+        if key in ("request", "response"):
+            return getattr(self, key)
+        return getattr(self.request, key, default)
+
+    def __getitem__(self, key: str) -> Any:
+        if key in ("request", "response") or hasattr(self.request, key):
+            return self.get(key)
+        raise KeyError(key)
+
+
+@dataclass
+class TriggerInfo:
+    """Which trigger fired this execution (``ctx.trigger``)."""
+
+    type: TriggerType
+    index: int | None = None
+    path: str | None = None
+    method: str | None = None
+    topic: str | None = None
+    expression: str | None = None
+    stream_name: str | None = None
+
+    def __post_init__(self) -> None:
+        self.type = TriggerType(self.type)
+
+
+class _DictAccess:
+    """Attribute access plus the dict reads the spec uses (``input.get("new_value")``)."""
+
+    _CAMEL: dict[str, str] = {}
+
+    def _field(self, key: str) -> str:
+        return self._CAMEL.get(key, key)
+
+    def __getitem__(self, key: str) -> Any:
+        name = self._field(key)
+        if name.startswith("_") or not hasattr(self, name):
+            raise KeyError(key)
+        return getattr(self, name)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key in self.keys()
+
+    def keys(self) -> list[str]:
+        return list(asdict(self))  # type: ignore[call-overload]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys())
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload, no-any-return]
+
+
+@dataclass
+class StateTriggerInput(_DictAccess):
+    """A change to ``ctx.state``: scope is ``group_id``, key is ``item_id``."""
+
+    group_id: str
+    item_id: str
+    old_value: Any = None
+    new_value: Any = None
+    event_type: str = "updated"
+    trace_id: str | None = None
+    type: str = "state"
+
+    _CAMEL = {"groupId": "group_id", "itemId": "item_id", "oldValue": "old_value", "newValue": "new_value",
+              "eventType": "event_type", "traceId": "trace_id"}
+
+
+@dataclass
+class StreamEvent(_DictAccess):
+    type: str
+    data: Any = None
+
+
+@dataclass
+class StreamTriggerInput(_DictAccess):
+    """A change to a stream item."""
+
+    stream_name: str
+    group_id: str
+    id: str
+    event: StreamEvent
+    timestamp: int
+    type: str = "stream"
+
+    _CAMEL = {"streamName": "stream_name", "groupId": "group_id"}

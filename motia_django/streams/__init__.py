@@ -1,0 +1,1 @@
+"""Streams: named, grouped JSON items in the database."""

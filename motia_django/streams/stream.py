@@ -1,0 +1,163 @@
+"""``Stream("todos")`` and ``ctx.streams``: stream declarations and their storage API."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from django.db import transaction
+
+from ..schemas import Schema, compile_schema
+from ..store import JsonStore, SetResult, dual
+
+__all__ = ["Stream", "StreamConfig", "Streams", "UnknownStream", "declared_streams"]
+
+TData = TypeVar("TData")
+
+
+class UnknownStream(LookupError):
+    """A stream name nobody declared."""
+
+
+@dataclass
+class StreamConfig:
+    """A stream declaration: name, optional schema (pydantic model or JSON Schema), access hook."""
+
+    name: str
+    schema: Any = None
+    base_config: dict[str, Any] = field(default_factory=dict)
+    can_access: Callable[..., Any] | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise ValueError("a stream needs a non-empty name")
+        self.compiled_schema: Schema | None = compile_schema(self.schema)
+
+    @classmethod
+    def from_value(cls, value: Any) -> StreamConfig:
+        """A declaration from a ``StreamConfig`` or a dict with camelCase or snake_case keys."""
+        if isinstance(value, StreamConfig):
+            return value
+        if not isinstance(value, Mapping):
+            raise TypeError(f"a stream config is a StreamConfig or a dict, not {type(value).__name__}")
+        aliases = {"name": "name", "schema": "schema", "baseConfig": "base_config", "base_config": "base_config",
+                   "canAccess": "can_access", "can_access": "can_access"}
+        unknown = sorted(set(value) - set(aliases))
+        if unknown:
+            raise ValueError(f"unknown stream config key(s): {', '.join(unknown)}")
+        options = {aliases[key]: item for key, item in value.items()}
+        if "name" not in options:
+            raise ValueError("a stream config needs a 'name'")
+        return cls(**options)
+
+
+_declared: dict[str, StreamConfig] = {}
+_lock = threading.Lock()
+
+
+def declared_streams() -> dict[str, StreamConfig]:
+    return dict(_declared)
+
+
+class Stream(Generic[TData]):
+    """A stream of items by group and id; declaring one makes ``ctx.streams[name]`` work."""
+
+    def __init__(self, name: str | StreamConfig, schema: Any = None, **options: Any) -> None:
+        config = name if isinstance(name, StreamConfig) else StreamConfig(name, schema, **options)
+        with _lock:
+            known = _declared.get(config.name)
+            if known is None or config.schema is not None or config.can_access is not None:
+                _declared[config.name] = config
+        self._config = _declared[config.name]
+        self.name = config.name
+
+    @property
+    def config(self) -> StreamConfig:
+        """The current declaration: a later ``*_stream.py`` or settings entry may add schema and access."""
+        return _declared.get(self.name, self._config)
+
+    @property
+    def _store(self) -> JsonStore:
+        from ..models import StreamItem
+
+        return JsonStore(StreamItem, stream=self.name)
+
+    def _validated(self, data: Any) -> Any:
+        if self.config.compiled_schema is not None:
+            self.config.compiled_schema.validate(data)
+        return data
+
+    def _get(self, group_id: str, item_id: str) -> Any:
+        return self._store.get(group_id, item_id)
+
+    def _set(self, group_id: str, item_id: str, data: Any) -> SetResult:
+        return self._store.set(group_id, item_id, self._validated(data))
+
+    def _update(self, group_id: str, item_id: str, ops: Sequence[Mapping[str, Any]]) -> SetResult:
+        return self._store.update(group_id, item_id, ops)
+
+    def _delete(self, group_id: str, item_id: str) -> Any:
+        return self._store.delete(group_id, item_id)
+
+    def _get_group(self, group_id: str) -> list[Any]:
+        return self._store.list(group_id)
+
+    def _list_groups(self) -> list[str]:
+        return self._store.list_groups()
+
+    get = dual(_get)
+    set = dual(_set)
+    update = dual(_update)
+    delete = dual(_delete)
+    get_group = dual(_get_group)
+    list = get_group
+    list_groups = dual(_list_groups)
+
+    def send(self, target: Mapping[str, Any], event: Mapping[str, Any]) -> Any:
+        """Send an ephemeral ``{"type", "data"}`` event to a group's (``{"groupId"}``) or an item's
+        (``{"groupId", "id"}``) WebSocket subscribers; nothing is stored.
+
+        Awaitable in async code.  In sync code inside a transaction it goes out on
+        commit, like the changes written next to it.
+        """
+        from .realtime import event_frame, publish
+
+        frame = event_frame(self.name, target, event)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            transaction.on_commit(lambda: publish(frame))
+            return None
+
+        async def sent() -> None:
+            publish(frame)
+
+        return sent()
+
+    def __repr__(self) -> str:
+        return f"Stream({self.name!r})"
+
+
+class Streams:
+    """``ctx.streams``: declared streams by item (``ctx.streams["todos"]``) or attribute."""
+
+    def __getitem__(self, name: str) -> Stream[Any]:
+        if name not in _declared:
+            known = ", ".join(sorted(_declared)) or "none"
+            raise UnknownStream(f"stream {name!r} is not declared (declared: {known}); declare it with "
+                                f"Stream({name!r}), a *_stream.py file or MOTIA['STREAMS']")
+        return Stream(name)
+
+    def __getattr__(self, name: str) -> Stream[Any]:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return self[name]
+        except UnknownStream as exc:
+            raise AttributeError(str(exc)) from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in _declared

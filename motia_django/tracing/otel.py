@@ -1,0 +1,49 @@
+"""OpenTelemetry spans per step execution, when the ``opentelemetry`` API is installed.
+
+Without it (or with no tracer provider configured) spans cost nothing: the API
+hands out no-op spans.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..context import FlowContext
+
+__all__ = ["execution_span"]
+
+try:
+    from opentelemetry import trace as _trace
+except ImportError:  # optional dependency
+    _trace = None  # type: ignore[assignment]
+
+
+@contextmanager
+def _span(ctx: FlowContext[Any]) -> Iterator[None]:
+    assert _trace is not None
+    tracer = _trace.get_tracer("motia_django")
+    trigger = ctx.trigger
+    attributes = {
+        "motia.step": ctx.step.name,
+        "motia.trace_id": ctx.trace_id,
+        "motia.trigger.type": str(trigger.type),
+        **{f"motia.trigger.{key}": value for key, value in
+           (("path", trigger.path), ("method", trigger.method), ("topic", trigger.topic),
+            ("expression", trigger.expression)) if value},
+    }
+    with tracer.start_as_current_span(f"motia {ctx.step.name}", attributes=attributes):
+        yield
+
+
+def execution_span(ctx: FlowContext[Any]) -> Any:
+    """A span around one handler run (records its exception and status on failure).
+
+    Until the application installs a tracer provider, the API's placeholder
+    would only hand out no-op spans: skip it.
+    """
+    if _trace is None or isinstance(_trace.get_tracer_provider(), _trace.ProxyTracerProvider):
+        return nullcontext()
+    return _span(ctx)

@@ -1,0 +1,25 @@
+"""A slow-ish handler used to kill workers mid-flight."""
+
+import asyncio
+import os
+
+from motia import http, queue, step
+
+
+async def publish(req, ctx):
+    for n in range(int(req.body["count"])):
+        await ctx.enqueue({"topic": "t.crash", "data": {"n": n, "poison": n == req.body.get("poison")}})
+    return {"status": 202, "body": {}}
+
+
+async def work(data, ctx):
+    if data["poison"]:
+        os.kill(os.getpid(), 9)
+    await asyncio.sleep(0.02)
+    await ctx.state.update("crash-done", str(data["n"]), [{"type": "increment", "path": "runs", "value": 1}])
+
+
+publisher = step({"name": "crash-publisher", "triggers": [http("POST", "/crash")], "enqueues": ["t.crash"]}, publish)
+worker = step({"name": "crash-worker", "triggers": [queue("t.crash")],
+               "infrastructure": {"queue": {"max_retries": 2, "visibility_timeout": 4, "backoff_delay_ms": 50}}},
+              work)

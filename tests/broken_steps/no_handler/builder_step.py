@@ -1,0 +1,3 @@
+from motia import http, step
+
+pending = step({"name": "pending", "triggers": [http("GET", "/pending")]})

@@ -1,0 +1,197 @@
+"""Fixtures shared by every tier: child-process environment, live servers, workers, services."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+IN_CI = os.environ.get("CI") == "true"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def service_up(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def require_service(name: str, host: str, port: int) -> None:
+    """Skip outside CI when a service is down; in CI a missing service fails the test."""
+    if service_up(host, port):
+        return
+    if IN_CI:
+        pytest.fail(f"{name} at {host}:{port} is down, and CI must not skip service tests")
+    pytest.skip(f"{name} at {host}:{port} is not running")
+
+
+def database_url() -> str:
+    from django.db import connection
+
+    s = connection.settings_dict
+    if s["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{s['NAME']}"
+    auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
+    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """Environment for server and worker processes: same settings, same test database."""
+    url = database_url()
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "TEST_DATABASE_URL": url, "PYTHONUNBUFFERED": "1",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    env.update(extra)
+    return env
+
+
+class Process:
+    """A child process we started and stop by PID, with its output in a log file."""
+
+    def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
+        self.log_path = log
+        self._log = log.open("wb")
+        self.popen = subprocess.Popen(args, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def output(self) -> str:
+        if not self._log.closed:
+            self._log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, timeout: float = 15) -> None:
+        if self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+        self._log.close()
+
+
+def start_uvicorn(log: Path, **env: str) -> tuple[Process, str]:
+    """``uvicorn project.asgi:application`` on a free loopback port, ready to serve."""
+    port = free_port()
+    proc = Process(
+        [sys.executable, "-m", "uvicorn", "project.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+         "--log-level", "warning"],
+        child_env(**env),
+        log,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.popen.poll() is not None:
+            pytest.fail(f"uvicorn exited early:\n{proc.output()}")
+        try:
+            httpx.get(f"{base}/hello/up", timeout=1)
+            return proc, base
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.stop()
+    pytest.fail(f"uvicorn did not start:\n{proc.output()}")
+
+
+@pytest.fixture
+def live_asgi(transactional_db: None, tmp_path: Path) -> Iterator[str]:
+    """A live ASGI server on the test database; yields its base URL."""
+    proc, base = start_uvicorn(tmp_path / "uvicorn.log")
+    yield base
+    proc.stop()
+
+
+@pytest.fixture(autouse=True)
+def _write_trace_records() -> Iterator[None]:
+    """Write this test's batched execution and log records while its database still exists."""
+    yield
+    from motia_django.tracing.recorder import flush
+
+    try:
+        flush()
+    except Exception:  # a test without database access: nothing of its own to write
+        pass
+
+
+def launch(args: list[str], env: dict[str, str], log: Path, ready: str, what: str) -> Process:
+    """Start a child process and wait until its output shows ``ready``; fail the test if it dies."""
+    proc = Process(args, env, log)
+    wait_until(lambda: ready in proc.output() or proc.popen.poll() is not None, 60, what=f"{what} to start")
+    if proc.popen.poll() is not None:
+        proc.stop()
+        pytest.fail(f"{what} exited:\n{proc.output()}")
+    return proc
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 30, interval: float = 0.1, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
+
+
+def flush_redis(url: str, prefix: str = "") -> None:
+    """Delete this run's broker keys (``prefix*``), or the whole database without a prefix."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    if not prefix:
+        client.flushdb()
+        return
+    keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
+@pytest.fixture
+def broker_url() -> str:
+    """The broker of the test settings (Redis db 9), emptied before the test."""
+    from django.conf import settings
+
+    url = settings.CELERY_BROKER_URL
+    if url.startswith("redis://"):
+        require_service("Redis", "127.0.0.1", 6379)
+        flush_redis(url, settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("global_keyprefix", ""))
+    return str(url)
+
+
+@pytest.fixture
+def start_worker(transactional_db: None, tmp_path: Path, broker_url: str) -> Iterator[Callable[..., Process]]:
+    """Start real ``celery -A project worker`` processes; all are stopped after the test."""
+    started: list[Process] = []
+
+    def start(name: str = "w1", concurrency: int = 2, broker: str | None = None, queues: str | None = None,
+              wait: bool = True) -> Process:
+        args = [sys.executable, "-m", "celery", "-A", "project", "worker", "--loglevel", "INFO",
+                "--concurrency", str(concurrency), "--hostname", f"{name}@%h", "--without-gossip",
+                "--without-mingle", "--prefetch-multiplier", "1"]
+        if queues:
+            args += ["--queues", queues]
+        env = child_env(CELERY_BROKER_URL=broker or broker_url, MOTIA_WORKER_NAME=name)
+        log = tmp_path / f"worker-{name}-{len(started)}.log"
+        proc = launch(args, env, log, " ready.", f"worker {name}") if wait else Process(args, env, log)
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        proc.stop()

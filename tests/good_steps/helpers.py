@@ -1,0 +1,1 @@
+raise RuntimeError("files without the step suffix are never imported")

@@ -1,0 +1,49 @@
+"""Test settings: the example project plus the steps under ``tests/app_steps``.
+
+``TEST_DATABASE_URL`` switches the database (PostgreSQL in CI's second pass).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from pathlib import Path
+
+#: One id per test run, inherited by the servers and workers the tests start, so that
+#: concurrent runs on one machine use separate broker keys and databases.
+RUN_ID = os.environ.setdefault("MOTIA_TEST_RUN", uuid.uuid4().hex[:10])
+os.environ.setdefault("MOTIA_VAR_DIR", tempfile.mkdtemp(prefix="motia-test-var-"))
+if os.environ.get("TEST_DATABASE_URL"):
+    os.environ["DATABASE_URL"] = os.environ["TEST_DATABASE_URL"]
+
+os.environ.setdefault("CELERY_BROKER_URL", os.environ.get("TEST_BROKER_URL", "redis://127.0.0.1:6379/9"))
+
+from project.settings import *  # noqa: E402,F403
+from project.settings import BASE_DIR, DATABASES, VAR_DIR  # noqa: E402
+
+TESTS_DIR = Path(__file__).resolve().parent
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # a file, so server and worker processes started by tests share it
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+else:
+    DATABASES["default"]["TEST"] = {"NAME": f"test_motia_{RUN_ID}"}
+
+if CELERY_BROKER_URL.startswith("redis://"):  # noqa: F405
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": f"motia-test-{RUN_ID}:"}
+
+MOTIA = {
+    "STEPS_DIRS": [str(BASE_DIR / "steps"), str(TESTS_DIR / "app_steps")],
+    "MIDDLEWARE": ["tests.app_steps.support.global_marker"],
+    "STRICT_RESPONSE_SCHEMA": os.environ.get("MOTIA_STRICT_RESPONSE_SCHEMA", "0") == "1",
+    "EXPOSE_ERRORS": False,
+}
+MOTIA["VISIBILITY_TIMEOUT"] = 5
+MOTIA["RELAY_INTERVAL"] = 0.5
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# -- streams (tests/test_streams*.py) -------------------------------------------------------
+MOTIA["STREAMS"] = {"announcements": {"can_access": "tests.app_steps.streams.support.signed_in"}}
+MOTIA["STREAM_AUTHENTICATE"] = "tests.app_steps.streams.support.authenticate"
+MOTIA["STREAM_CLIENT_BUFFER"] = int(os.environ.get("MOTIA_STREAM_CLIENT_BUFFER", "1000"))

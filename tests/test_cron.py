@@ -1,0 +1,356 @@
+"""Cron triggers on django-celery-beat: entry sync, tick timing, one run per tick, missed ticks.
+
+The live tests run real ``celery beat`` (CronScheduler) and worker processes on
+the steps of ``tests/app_steps/cron`` (every 1-2 s, one every minute).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from celery import current_app
+from django.conf import settings
+from django.core.management import call_command
+from django.utils import timezone
+from django_celery_beat.models import CrontabSchedule, PeriodicTask, PeriodicTasks
+from django_celery_beat.schedulers import DatabaseScheduler
+
+from motia import cron, step
+from motia_django.cron.models import CronTick
+from motia_django.cron.scheduler import CronEntry, CronScheduler
+from motia_django.cron.sync import entry_name, schedule_timezone, sync_schedules
+from motia_django.cron.tasks import cron_tick
+from motia_django.models import DeadLetter, Execution, OutboxMessage, StateEntry
+from motia_django.registry import Registry
+
+from .conftest import Process, child_env, free_port, launch, wait_until
+
+SCHEDULER = "motia_django.cron.scheduler:CronScheduler"
+CRON_STEPS = ["cron-conditional", "cron-every-minute", "cron-every-second", "cron-failing", "cron-seven-fields"]
+
+Worker = Callable[..., Process]
+Beat = Callable[..., Process]
+
+
+@pytest.fixture
+def start_beat(transactional_db: None, tmp_path: Path, broker_url: str) -> Iterator[Beat]:
+    """Start real ``celery -A project beat`` processes; all are stopped (by PID) after the test."""
+    started: list[Process] = []
+
+    def start(name: str = "beat1", scheduler: str = SCHEDULER, ready: str = "cron entries synced") -> Process:
+        args = [sys.executable, "-m", "celery", "-A", "project", "beat", "--loglevel", "INFO", "--scheduler",
+                scheduler]
+        proc = launch(args, child_env(CELERY_BROKER_URL=broker_url), tmp_path / f"{name}.log", ready, name)
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        proc.stop()
+
+
+# -- reading ticks back -----------------------------------------------------------------------------
+
+
+def ticks(step_name: str, after: datetime | None = None) -> list[CronTick]:
+    rows = CronTick.objects.filter(binding=f"{step_name}#0").order_by("scheduled_at")
+    return list(rows.filter(scheduled_at__gt=after) if after else rows)
+
+
+def first_attempts(step_name: str) -> dict[str, Execution]:
+    """The first execution of each tick, by message id."""
+    rows = Execution.objects.filter(binding=f"{step_name}#0", attempt=1)
+    return {row.message_id: row for row in rows}
+
+
+def run_ticks(step_name: str, after: datetime | None = None) -> list[tuple[CronTick, Execution]]:
+    """Ticks whose first execution started, oldest first."""
+    runs = first_attempts(step_name)
+    return [(tick, runs[tick.message_id]) for tick in ticks(step_name, after) if tick.message_id in runs]
+
+
+def assert_on_time(step_name: str, period: int, after: datetime | None = None, skip: int = 0) -> None:
+    """Ticks on whole multiples of ``period``, none missing, each started within a second of its time.
+
+    Only ticks over 1.5 s old count: any of those not started yet is late already.
+    """
+    cutoff = timezone.now() - timedelta(seconds=1.5)
+    rows = [tick for tick in ticks(step_name, after) if tick.scheduled_at <= cutoff][skip:]
+    assert len(rows) >= 2, rows
+    times = [tick.scheduled_at for tick in rows]
+    assert all(t.microsecond == 0 and t.second % period == 0 for t in times), times
+    assert {(b - a).total_seconds() for a, b in zip(times, times[1:], strict=False)} == {period}, times
+    runs = first_attempts(step_name)
+    delays = [(runs[t.message_id].started_at - t.scheduled_at).total_seconds() if t.message_id in runs else None
+              for t in rows]
+    assert all(d is not None and 0 <= d < 1.0 for d in delays), delays
+
+
+# -- sync --------------------------------------------------------------------------------------------
+
+
+def _noop_registry(*triggers: tuple[str, str]) -> Registry:
+    async def noop(input: Any, ctx: Any) -> None:
+        return None
+
+    return Registry([step({"name": name, "triggers": [cron(expression)]}, noop) for name, expression in triggers])
+
+
+def test_sync_creates_one_entry_per_trigger_and_is_idempotent(db: None) -> None:
+    result = sync_schedules()
+    assert sorted(result.created) == [f"motia:{name}#0" for name in CRON_STEPS]
+    entries = {t.name: t for t in PeriodicTask.objects.select_related("crontab")}
+    zone = str(schedule_timezone())
+    assert zone == (getattr(settings, "CELERY_TIMEZONE", None) or settings.TIME_ZONE)
+
+    minute = entries["motia:cron-every-minute#0"]
+    assert (minute.task, minute.queue, minute.enabled) == ("motia.cron_tick", "motia._cron", True)
+    assert json.loads(minute.kwargs) == {"binding": "cron-every-minute#0", "expression": "* * * * *"}
+    assert str(minute.crontab).startswith("* * * * * ") and str(minute.crontab.timezone) == zone
+
+    seven = entries["motia:cron-seven-fields#0"]
+    assert json.loads(seven.kwargs)["expression"] == "*/2 * * * * * 2024-2099"
+    assert (seven.crontab.minute, seven.crontab.hour, seven.crontab.day_of_week) == ("*", "*", "*")
+
+    changed = PeriodicTasks.last_change()
+    again = sync_schedules()
+    assert again.created == again.updated == again.disabled == []
+    assert sorted(again.unchanged) == sorted(entries)
+    assert PeriodicTasks.last_change() == changed, "an idempotent sync must not make running beats reload"
+    assert PeriodicTask.objects.count() == len(CRON_STEPS) and CrontabSchedule.objects.count() == 1
+
+
+def test_sync_updates_a_changed_expression_and_disables_removed_triggers(db: None) -> None:
+    sync_schedules()
+    PeriodicTask.objects.filter(name="motia:cron-every-second#0").update(last_run_at=timezone.now())
+
+    result = sync_schedules(_noop_registry(("cron-every-second", "0 30 9 * * 1-5")))
+    assert result.updated == ["motia:cron-every-second#0"]
+    assert sorted(result.disabled) == sorted(f"motia:{n}#0" for n in CRON_STEPS if n != "cron-every-second")
+    task = PeriodicTask.objects.select_related("crontab").get(name="motia:cron-every-second#0")
+    assert json.loads(task.kwargs)["expression"] == "0 30 9 * * 1-5"
+    assert (task.crontab.minute, task.crontab.hour, task.crontab.day_of_week) == ("30", "9", "1-5")
+    assert task.last_run_at is None and task.enabled
+    assert not PeriodicTask.objects.filter(name="motia:cron-failing#0", enabled=True).exists()
+
+    assert sync_schedules(_noop_registry(("cron-every-second", "0 30 9 * * 1-5"))).disabled == []
+    restored = sync_schedules()
+    assert len(restored.updated) == len(CRON_STEPS)
+    assert PeriodicTask.objects.filter(enabled=True).count() == len(CRON_STEPS)
+
+
+def test_workers_know_the_tick_task() -> None:
+    assert "motia.cron_tick" in current_app.tasks
+
+
+def test_entry_names_are_stable_and_fit_the_column() -> None:
+    assert entry_name("daily#0") == "motia:daily#0"
+    long = entry_name("x" * 300 + "#0")
+    assert len(long) == 200 and long == entry_name("x" * 300 + "#0") != entry_name("x" * 300 + "#1")
+
+
+def test_motia_discover_syncs_unless_told_not_to(db: None) -> None:
+    out = io.StringIO()
+    call_command("motia_discover", "--no-sync", stdout=out)
+    assert not PeriodicTask.objects.exists() and "cron entries" not in out.getvalue()
+    call_command("motia_discover", stdout=out)
+    assert f"cron entries synced: {len(CRON_STEPS)} created" in out.getvalue()
+    err = io.StringIO()
+    call_command("motia_discover", "--json", stdout=io.StringIO(), stderr=err)
+    assert f"0 disabled, {len(CRON_STEPS)} unchanged" in err.getvalue()
+
+
+# -- beat entries, without processes -----------------------------------------------------------------
+
+
+def _entry(name: str, **changes: Any) -> CronEntry:
+    PeriodicTask.objects.filter(name=f"motia:{name}#0").update(**changes)
+    return CronEntry(PeriodicTask.objects.select_related("crontab").get(name=f"motia:{name}#0"))
+
+
+def test_entry_sends_only_the_latest_of_several_missed_ticks(db: None) -> None:
+    sync_schedules()
+    entry = _entry("cron-every-second", last_run_at=timezone.now() - timedelta(minutes=10))
+    due, _ = entry.is_due()
+    now = datetime.now(entry.schedule.zone)
+    assert due and timedelta(0) <= now - entry.tick < timedelta(seconds=1.5)
+    assert entry.kwargs == {"binding": "cron-every-second#0", "expression": "*/1 * * * * *",
+                            "scheduled_at": entry.tick.isoformat()}
+    following = next(entry)
+    assert following.tick == entry.tick + timedelta(seconds=1)
+    assert following.model.last_run_at == entry.tick
+
+
+def test_entry_waits_for_its_tick_in_the_entry_zone(db: None) -> None:
+    sync_schedules()
+    entry = _entry("cron-every-minute", last_run_at=timezone.now())
+    due, wait = entry.is_due()
+    assert not due and 0 < wait <= 60 and entry.tick.second == 0
+
+    sync_schedules(_noop_registry(("cron-every-minute", "0 45 9 * * *")))
+    kathmandu = CrontabSchedule.objects.create(minute="45", hour="9", timezone=ZoneInfo("Asia/Kathmandu"))
+    entry = _entry("cron-every-minute", crontab=kathmandu)
+    assert (entry.tick.hour, entry.tick.minute) == (9, 45)
+    assert entry.tick.utcoffset() == timedelta(hours=5, minutes=45)
+
+
+def test_an_expression_whose_years_are_over_is_never_due(db: None) -> None:
+    sync_schedules(_noop_registry(("cron-every-minute", "0 0 0 1 1 * 2024")))
+    entry = _entry("cron-every-minute", last_run_at=timezone.now() - timedelta(days=1000))
+    assert entry.tick is None and not entry.is_due().is_due
+
+
+def test_cron_entries_are_read_whatever_their_hour(db: None) -> None:
+    far = (timezone.localtime().hour + 12) % 24
+    sync_schedules(_noop_registry(("cron-every-minute", f"0 0 {far} * * *")))
+    plain = DatabaseScheduler(app=current_app, lazy=True)
+    assert "motia:cron-every-minute#0" not in {m.name for m in plain.enabled_models()}
+    ours = CronScheduler(app=current_app, lazy=True)
+    assert "motia:cron-every-minute#0" in {m.name for m in ours.enabled_models()}
+
+
+def test_tick_from_a_minute_precision_beat_is_the_current_minute(db: None, caplog: pytest.LogCaptureFixture) -> None:
+    wait_until(lambda: timezone.now().second < 58, 5, what="both copies inside one minute")
+    cron_tick.run("cron-every-minute#0", "* * * * *")
+    cron_tick.run("cron-every-minute#0", "* * * * *")
+    [tick] = ticks("cron-every-minute")
+    now = timezone.now()
+    assert tick.scheduled_at.second == 0 and timedelta(0) <= now - tick.scheduled_at < timedelta(minutes=1)
+    assert OutboxMessage.objects.filter(binding="cron-every-minute#0").count() == 1
+
+    with caplog.at_level(logging.ERROR, logger="motia.cron"):
+        cron_tick.run("cron-every-second#0", "*/1 * * * * *")
+    assert not ticks("cron-every-second") and "CronScheduler" in caplog.text
+
+
+def test_a_tick_for_an_unknown_trigger_is_dropped(db: None, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.ERROR, logger="motia.cron"):
+        cron_tick.run("gone#0", "* * * * *", "2030-01-01T00:00:00+00:00")
+    assert not CronTick.objects.exists() and "gone#0" in caplog.text
+
+
+# -- real beat and worker processes ------------------------------------------------------------------
+
+@pytest.mark.slow
+@pytest.mark.services
+def test_six_and_seven_field_ticks_fire_on_time(start_worker: Worker, start_beat: Beat) -> None:
+    start_worker()
+    start_beat()
+    wait_until(lambda: len(run_ticks("cron-every-second")) >= 8 and len(run_ticks("cron-seven-fields")) >= 4, 40,
+               what="8 and 4 ticks")
+    assert_on_time("cron-every-second", 1)
+    assert_on_time("cron-seven-fields", 2)
+
+    seen = dict(StateEntry.objects.filter(group="cron-seen").values_list("key", "value"))
+    produced = {t.trace_id for t in ticks("cron-seven-fields")}
+    assert len(seen) >= 4 and set(seen) <= produced
+    assert all(v == {"input": None, "type": "cron", "expression": "*/2 * * * * * 2024-2099", "is_cron": True,
+                     "data": None} for v in seen.values())
+    assert len({t.trace_id for t in ticks("cron-every-second")}) == len(ticks("cron-every-second"))
+
+
+@pytest.mark.slow
+@pytest.mark.services
+def test_false_condition_skips_and_failures_retry_then_dead_letter(start_worker: Worker, start_beat: Beat) -> None:
+    start_worker()
+    start_beat()
+    wait_until(lambda: Execution.objects.filter(step="cron-conditional", status="skipped").count() >= 3, 30,
+               what="skipped ticks")
+    assert not Execution.objects.filter(step="cron-conditional").exclude(status__in=["skipped", "running"]).exists()
+
+    wait_until(lambda: DeadLetter.objects.filter(step="cron-failing").exists(), 30, what="a dead letter")
+    letter = DeadLetter.objects.filter(step="cron-failing").order_by("failed_at").first()
+    assert letter is not None
+    assert (letter.attempts, letter.error_type, letter.topic) == (2, "RuntimeError", "")
+    tick = CronTick.objects.get(message_id=letter.message_id)
+    assert datetime.fromisoformat(letter.envelope["scheduledAt"]) == tick.scheduled_at
+    attempts = list(Execution.objects.filter(message_id=letter.message_id).order_by("attempt"))
+    assert [a.status for a in attempts] == ["failed", "dead"]
+    assert 0.15 <= (attempts[1].started_at - attempts[0].started_at).total_seconds() < 1.5
+
+
+@pytest.mark.slow
+@pytest.mark.services
+def test_two_beats_run_each_tick_once(start_worker: Worker, start_beat: Beat) -> None:
+    start_worker("w1")
+    start_worker("w2")
+    beats = [start_beat("beat1"), start_beat("beat2")]
+    both_up = timezone.now()
+    wait_until(lambda: len(run_ticks("cron-every-second", both_up)) >= 8, 40, what="8 ticks with both beats up")
+    assert PeriodicTask.objects.filter(name__startswith="motia:").count() == len(CRON_STEPS), "both beats synced"
+    sent = [beat.output().count("Sending due task motia:cron-every-second#0") for beat in beats]
+    assert min(sent) >= 5, sent
+    assert_on_time("cron-every-second", 1, both_up)
+    runs = Counter(Execution.objects.filter(binding="cron-every-second#0", status="succeeded")
+                   .values_list("message_id", flat=True))
+    assert set(runs.values()) == {1}, "a tick ran twice"
+    assert set(runs) <= {t.message_id for t in ticks("cron-every-second")}, "a run without its one tick row"
+
+
+@pytest.mark.slow
+@pytest.mark.services
+def test_running_beat_follows_changed_and_removed_triggers(start_worker: Worker, start_beat: Beat) -> None:
+    start_worker()
+    start_beat()
+    wait_until(lambda: len(run_ticks("cron-seven-fields")) >= 1, 30, what="the first ticks")
+
+    result = sync_schedules(_noop_registry(("cron-every-second", "*/3 * * * * *")))
+    assert result.updated == ["motia:cron-every-second#0"] and len(result.disabled) == len(CRON_STEPS) - 1
+    settled = timezone.now() + timedelta(seconds=1.5)
+    wait_until(lambda: len(run_ticks("cron-every-second", settled)) >= 3, 30, what="3 ticks on the new schedule")
+    assert_on_time("cron-every-second", 3, settled)
+    assert ticks("cron-seven-fields", settled) == [] and ticks("cron-conditional", settled) == []
+
+
+@pytest.mark.slow
+@pytest.mark.services
+def test_ticks_missed_while_beat_was_down_run_once(start_worker: Worker, start_beat: Beat) -> None:
+    start_worker()
+    sync_schedules()
+    wait_until(lambda: timezone.now().second < 40, 25, what="room before the next minute")
+    down_since = timezone.now() - timedelta(minutes=5)
+    PeriodicTask.objects.filter(name__in=["motia:cron-every-minute#0", "motia:cron-every-second#0"]).update(
+        last_run_at=down_since)
+    launched = timezone.now()
+    start_beat()
+    wait_until(lambda: len(run_ticks("cron-every-minute")) == 1 and len(run_ticks("cron-every-second")) >= 3, 20,
+               what="the missed minute and ticks after the restart")
+    [(minute, run)] = run_ticks("cron-every-minute")
+    assert minute.scheduled_at == launched.replace(second=0, microsecond=0)
+    assert (run.started_at - launched).total_seconds() < 10, "the missed tick runs at start, not a minute later"
+    seconds = run_ticks("cron-every-second")
+    assert seconds[0][0].scheduled_at >= launched - timedelta(seconds=1), "no burst of the ticks beat missed"
+
+
+@pytest.mark.slow
+@pytest.mark.services
+def test_a_plain_database_scheduler_syncs_and_says_what_it_cannot_run(start_beat: Beat) -> None:
+    start_beat("plain", scheduler="django_celery_beat.schedulers:DatabaseScheduler",
+               ready="this beat runs DatabaseScheduler")
+    assert PeriodicTask.objects.filter(name__startswith="motia:", enabled=True).count() == len(CRON_STEPS)
+
+
+@pytest.mark.slow
+@pytest.mark.services
+def test_motia_dev_runs_beat(transactional_db: None, broker_url: str, tmp_path: Path) -> None:
+    port = free_port()
+    dev = Process([sys.executable, "manage.py", "motia_dev", "--port", str(port), "--celery-app", "project",
+                   "--concurrency", "1"], child_env(CELERY_BROKER_URL=broker_url), tmp_path / "motia_dev.log")
+    try:
+        wait_until(lambda: len(run_ticks("cron-every-second")) >= 6 or dev.popen.poll() is not None, 60,
+                   what="ticks under motia_dev")
+        assert dev.popen.poll() is None, dev.output()
+        assert_on_time("cron-every-second", 1, skip=2)  # the first ticks may wait for the worker to start
+        assert "cron   */1 * * * * *  -> cron-every-second" in dev.output()
+    finally:
+        dev.stop()

@@ -1,0 +1,84 @@
+"""Workbench pages through Django's test client: overview, traces, one trace, queues."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from motia_django.models import Execution, LogRecord
+from motia_django.tracing.recorder import flush
+
+from .conftest import wait_until
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_pages_are_staff_only(client: Client) -> None:
+    for url in ("/admin/motia/", "/admin/motia/traces/", "/admin/motia/queues/", "/admin/motia/traces/x/"):
+        response = client.get(url)
+        assert response.status_code == 302 and "/admin/login/" in response["Location"], url
+
+
+def test_admin_index_links_the_workbench(admin_client: Client) -> None:
+    page = admin_client.get("/admin/").content.decode()
+    assert 'id="motia-workbench"' in page and 'href="/admin/motia/traces/"' in page
+
+
+def test_overview_counts_the_registry(admin_client: Client) -> None:
+    page = admin_client.get("/admin/motia/").content.decode()
+    assert "HTTP route(s)" in page and "Overview" in page
+
+
+@pytest.mark.slow
+def test_a_flow_shows_as_one_trace_with_logs(start_worker: Any, admin_client: Client) -> None:
+    start_worker()
+    response = Client().post("/orders", json.dumps({"item": "widget", "quantity": 2}), content_type="application/json")
+    trace_id = response["X-Trace-Id"]
+    flow = ("CreateOrder", "ProcessOrder", "CompleteOrder")
+    wait_until(lambda: flush() >= 0 and Execution.objects.filter(trace_id=trace_id, step__in=flow).count() == 3,
+               30, what="HTTP and two queue executions")
+    wait_until(lambda: LogRecord.objects.filter(trace_id=trace_id, step="CompleteOrder").exists(), 10,
+               what="the completing step's log record")
+
+    listing = admin_client.get("/admin/motia/traces/").content.decode()
+    assert trace_id[:17] in listing and "CreateOrder" in listing
+    assert trace_id[:17] in admin_client.get(f"/admin/motia/traces/?q={trace_id[:8]}").content.decode()
+    assert trace_id[:17] not in admin_client.get("/admin/motia/traces/?status=failed").content.decode()
+    assert trace_id[:17] in admin_client.get("/admin/motia/traces/?step=CompleteOrder&window=1h").content.decode()
+
+    detail = admin_client.get(f"/admin/motia/traces/{trace_id}/").content.decode()
+    order = [detail.index(f'data-step="{name}"') for name in flow]
+    assert order == sorted(order)
+    assert "Order completed" in detail and "attempt 1" in detail
+
+
+def test_dead_letters_link_to_their_trace(admin_client: Client) -> None:
+    from motia_django.models import DeadLetter
+
+    DeadLetter.objects.create(step="s", topic="t", binding="s#0:t", message_id="m", trace_id="trace-42",
+                              envelope={}, error="RuntimeError: x", error_type="RuntimeError", attempts=1)
+    page = admin_client.get("/admin/motia_django/deadletter/").content.decode()
+    assert 'href="/admin/motia/traces/trace-42/"' in page
+
+
+def test_failed_executions_show_their_error(admin_client: Client) -> None:
+    response = Client().get("/responses/boom")
+    flush()
+    trace_id = response["X-Trace-Id"]
+    assert trace_id[:17] in admin_client.get("/admin/motia/traces/?status=failed").content.decode()
+    detail = admin_client.get(f"/admin/motia/traces/{trace_id}/").content.decode()
+    assert 'data-status="failed"' in detail and "secret internal detail" in detail
+
+
+@pytest.mark.services
+def test_queues_page_reads_depths_from_the_broker(admin_client: Client, broker_url: str) -> None:
+    Client().post("/fanout", json.dumps({"count": 3, "tag": "q"}), content_type="application/json")
+    page = admin_client.get("/admin/motia/queues/").content.decode()
+    assert 'data-queue="motia.t.fanout"' in page
+    row = page[page.index('data-queue="motia.t.fanout"'):]
+    depth = row[row.index('class="depth">') + len('class="depth">'):]
+    assert depth.split("<")[0].strip() == "6"  # three messages for each of the two subscribers
+    assert "fanout-a" in row and "fanout-b" in row
