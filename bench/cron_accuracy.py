@@ -24,7 +24,6 @@ import argparse
 import json
 import math
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -36,6 +35,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+
+from _processes import Child, log_shows, start  # bench/ is sys.path[0]: the scripts run as ``python bench/<name>.py``
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SITE_PACKAGE = "cron_bench_site"
@@ -114,44 +115,7 @@ def drop_database(server_url: str, name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-# -- processes ------------------------------------------------------------------------------------
-
-
-@dataclass
-class Child:
-    """A process this script started; stopped by its PID."""
-
-    name: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def stop(self) -> None:
-        if self.process.poll() is not None:
-            return
-        os.kill(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.kill(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=5)
-
-
-def start(name: str, args: list[str], env: dict[str, str], workdir: Path, ready: str) -> Child:
-    """Start ``args`` and wait (60 s at most) until its log shows ``ready``."""
-    log = workdir / f"{name}.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(args, cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    child = Child(name, process, log)
-    deadline = time.monotonic() + 60
-    while ready not in child.output():
-        if process.poll() is not None or time.monotonic() > deadline:
-            child.stop()
-            raise RuntimeError(f"{name} did not start:\n{child.output()[-3000:]}")
-        time.sleep(0.1)
-    return child
+# -- broker ---------------------------------------------------------------------------------------
 
 
 def flush_broker(url: str) -> None:
@@ -261,11 +225,13 @@ def run(args: argparse.Namespace, workdir: Path) -> Report:
     try:
         children.append(start("worker", [
             sys.executable, "-m", "celery", "-A", "project", "worker", "--loglevel", "INFO", "--concurrency", "2",
-            "--without-gossip", "--without-mingle", "--prefetch-multiplier", "1"], env, workdir, " ready."))
+            "--without-gossip", "--without-mingle", "--prefetch-multiplier", "1"],
+            log=workdir / "worker.log", cwd=REPO_ROOT, env=env, ready=log_shows(" ready.")))
         for number in range(1, args.beats + 1):
             children.append(start(f"beat{number}", [
                 sys.executable, "-m", "celery", "-A", "project", "beat", "--loglevel", "INFO", "--scheduler",
-                "motia_django.cron.scheduler:CronScheduler"], env, workdir, "cron entries synced"))
+                "motia_django.cron.scheduler:CronScheduler"],
+                log=workdir / f"beat{number}.log", cwd=REPO_ROOT, env=env, ready=log_shows("cron entries synced")))
         first = datetime.now(UTC) + timedelta(seconds=WARM_UP)
         window_start = first.replace(microsecond=0) + timedelta(seconds=1)
         window_end = window_start + timedelta(seconds=args.seconds)

@@ -35,9 +35,12 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from _processes import Child, start  # bench/ is sys.path[0]: the scripts run as ``python bench/<name>.py``
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SITE_PACKAGE = "http_bench_site"
@@ -247,28 +250,13 @@ def server_command(kind: str, port: int, concurrency: int) -> list[str]:
 
 @dataclass
 class Server:
-    """A server process started by this script."""
+    """The server process started by this script, and its port."""
 
-    process: subprocess.Popen[bytes]
+    child: Child
     port: int
-    log: Path
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
-
-    def stop(self) -> None:
-        """Terminate the server by its PID, killing it if it lingers."""
-        if self.process.poll() is not None:
-            return
-        os.kill(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.kill(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=5)
-
-    def log_tail(self, lines: int = 30) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
 
 def start_server(kind: str, site: Path, workdir: Path, concurrency: int, cpu: int | None) -> Server:
@@ -281,41 +269,28 @@ def start_server(kind: str, site: Path, workdir: Path, concurrency: int, cpu: in
     # the execution records written while tracing is on need their tables
     subprocess.run([sys.executable, "-m", "django", "migrate", "-v", "0", "--skip-checks"], cwd=workdir, env=env,
                    check=True)
-    log = workdir / "server.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            pinned(server_command(kind, port, concurrency), cpu), cwd=workdir, env=env, stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    server = Server(process, port, log)
-    try:
-        wait_until_ready(server)
-    except BaseException:
-        server.stop()
-        raise
-    return server
+    child = start("server", pinned(server_command(kind, port, concurrency), cpu), log=workdir / "server.log",
+                  cwd=workdir, env=env, ready=routes_answer(port), interval=0.2)
+    return Server(child, port)
 
 
-def wait_until_ready(server: Server) -> None:
-    """Poll every route until it answers the expected JSON (60 s at most)."""
-    process = server.process
-    deadline = time.monotonic() + 60
+def routes_answer(port: int) -> Callable[[Child], bool]:
+    """A readiness test: every route has answered the expected JSON (a wrong answer raises)."""
     pending = dict(ROUTES)
-    while pending:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}:\n{server.log_tail()}")
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"server did not answer on {pending}:\n{server.log_tail()}")
+
+    def ready(child: Child) -> bool:
         for name, path in list(pending.items()):
             try:
-                with urllib.request.urlopen(server.url(path), timeout=2) as reply:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as reply:
                     body = json.loads(reply.read())
             except (OSError, ValueError):
-                time.sleep(0.2)
-                break
+                return False
             if reply.status != 200 or body != EXPECTED_BODY:
                 raise RuntimeError(f"{path} answered {reply.status} {body!r}")
             del pending[name]
+        return True
+
+    return ready
 
 
 # -- clients --------------------------------------------------------------------------------
@@ -558,11 +533,11 @@ def measure(args: argparse.Namespace, workdir: Path, wrk: str | None,
                 cells.append(f"{name} {sample.rps:.0f}/s")
             print(f"  round {index + 1}: " + ", ".join(cells), flush=True)
     except BaseException:
-        server.stop()
-        print(f"server log:\n{server.log_tail()}", file=sys.stderr)
+        server.child.stop()
+        print(f"server log:\n{server.child.tail()}", file=sys.stderr)
         raise
     finally:
-        server.stop()
+        server.child.stop()
     return samples
 
 

@@ -17,12 +17,13 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import textwrap
 import time
 from pathlib import Path
+
+from _processes import Child, start  # bench/ is sys.path[0]: the scripts run as ``python bench/<name>.py``
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
@@ -110,23 +111,14 @@ def environment(base: Path, tracing: bool) -> dict[str, str]:
             "DJANGO_SETTINGS_MODULE": "benchapp.settings", "BENCH_TRACING": "1" if tracing else "0"}
 
 
-class Worker:
-    def __init__(self, base: Path, tracing: bool) -> None:
-        self.log = (base / f"worker-{int(tracing)}.log").open("wb")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "benchapp", "worker", "--loglevel", "WARNING", "--concurrency",
-             "2", "--without-gossip", "--without-mingle", "--queues", "celery,motia.bench.noop"],
-            cwd=base, env=environment(base, tracing), stdout=self.log, stderr=subprocess.STDOUT,
-        )
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
+def start_worker(base: Path, tracing: bool) -> Child:
+    """One worker (prefork, concurrency 2) on both queues, so step and raw task share it."""
+    return start(
+        "worker",
+        [sys.executable, "-m", "celery", "-A", "benchapp", "worker", "--loglevel", "WARNING", "--concurrency",
+         "2", "--without-gossip", "--without-mingle", "--queues", "celery,motia.bench.noop"],
+        log=base / f"worker-{int(tracing)}.log", cwd=base, env=environment(base, tracing),
+    )
 
 
 def run(args: argparse.Namespace) -> None:
@@ -190,7 +182,7 @@ def run(args: argparse.Namespace) -> None:
 
         setting_changed.send(sender=None, setting="MOTIA", value=settings.MOTIA, enter=True)
         assert motia_settings().TRACING is tracing
-        worker = Worker(base, tracing)
+        worker = start_worker(base, tracing)
         try:
             time.sleep(4)
             throughput("raw", 200)
@@ -209,7 +201,7 @@ def run(args: argparse.Namespace) -> None:
                     results[name]["p99"] = values[int(len(values) * 0.99) - 1]
             Execution.objects.all().delete()
         finally:
-            worker.stop()
+            worker.stop(grace=20)
 
     print(f"\n### {args.messages} no-op messages per round, median of {args.rounds} rounds, "
           f"1 worker (prefork, concurrency 2), Redis broker, {args.database}\n")

@@ -45,6 +45,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from _processes import Child, start  # bench/ is sys.path[0]: the scripts run as ``python bench/<name>.py``
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 STREAM, GROUP, IDLE_GROUP = "bench", "fanout", "nobody-watches"
 LAYERS = {"pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer", "core": "channels_redis.core.RedisChannelLayer"}
@@ -272,14 +274,12 @@ def run(args: argparse.Namespace) -> None:
     assert not get_registry().errors, get_registry().errors
 
     port = free_port()
-    log = workdir / "server.log"
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "project.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-             "--no-access-log", "--log-level", "warning", "--backlog", "4096"],
-            cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    server = start(
+        "uvicorn",
+        [sys.executable, "-m", "uvicorn", "project.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+         "--no-access-log", "--log-level", "warning", "--backlog", "4096"],
+        log=workdir / "server.log", cwd=REPO_ROOT, env=env, ready=server_answers(port), interval=0.2)
     try:
-        wait_for_server(port, server, log)
         writer = Writer()
         print(f"layer {LAYERS[args.layer]}, database {env.get('DATABASE_URL', 'SQLite')}, "
               f"{os.cpu_count()} CPUs, server pid {server.pid}", flush=True)
@@ -308,30 +308,24 @@ def run(args: argparse.Namespace) -> None:
         print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
         print("\n".join(rows))
     finally:
-        os.kill(server.pid, signal.SIGTERM)
-        try:
-            server.wait(15)
-        except subprocess.TimeoutExpired:
-            os.kill(server.pid, signal.SIGKILL)
-            server.wait()
+        server.stop()
 
 
-def wait_for_server(port: int, server: subprocess.Popen[bytes], log: Path) -> None:
+def server_answers(port: int) -> Callable[[Child], bool]:
+    """A readiness test: the server answers HTTP on ``port`` at all."""
     import urllib.error
     import urllib.request
 
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"uvicorn exited:\n{log.read_text(errors='replace')}")
+    def ready(child: Child) -> bool:
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
-            return
         except urllib.error.HTTPError:
-            return  # the JSON 404 of an unknown path: the server is up
+            return True  # the JSON 404 of an unknown path: the server is up
         except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"uvicorn did not start:\n{log.read_text(errors='replace')}")
+            return False
+        return True
+
+    return ready
 
 
 def main() -> None:
