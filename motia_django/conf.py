@@ -68,6 +68,9 @@ class MotiaSettings:
     #: Frames queued for one WebSocket before a client too slow to read them is
     #: disconnected (close code 1013); it reconnects and resyncs.
     STREAM_CLIENT_BUFFER: int = 1000
+    #: Subscriptions one WebSocket may hold at once; a join beyond it gets a
+    #: ``too_many_subscriptions`` error frame (the connection stays open).
+    STREAM_MAX_SUBSCRIPTIONS: int = 100
     #: Serve the workbench's OpenAPI document (``openapi.json``) to anyone, not only to staff.
     OPENAPI_PUBLIC: bool = False
 

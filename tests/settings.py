@@ -46,4 +46,5 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # -- streams (tests/test_streams*.py) -------------------------------------------------------
 MOTIA["STREAMS"] = {"announcements": {"can_access": "tests.app_steps.streams.support.signed_in"}}
 MOTIA["STREAM_AUTHENTICATE"] = "tests.app_steps.streams.support.authenticate"
+MOTIA["STREAM_MAX_SUBSCRIPTIONS"] = int(os.environ.get("MOTIA_STREAM_MAX_SUBSCRIPTIONS", "100"))
 MOTIA["STREAM_CLIENT_BUFFER"] = int(os.environ.get("MOTIA_STREAM_CLIENT_BUFFER", "1000"))

@@ -278,6 +278,28 @@ def test_malformed_frames_get_errors_and_the_connection_survives(server: str) ->
 
 
 @live
+def test_subscriptions_per_connection_are_capped(transactional_db: None, tmp_path: Path) -> None:
+    proc, base = start_uvicorn(tmp_path / "uvicorn.log", MOTIA_STREAM_MAX_SUBSCRIPTIONS="2")
+    try:
+        with Client(ws_url(base)) as client:
+            first = client.join("notes", "g1")
+            client.join("notes", "g2")
+            assert client.event()["type"] == client.event()["type"] == "sync"
+            client.join("notes", "g2", subscription=first)  # replacing one is not a new one
+            assert client.event()["type"] == "sync"
+            client.join("notes", "g3")
+            reply = client.recv()
+            assert reply["type"] == "error" and reply["error"]["code"] == "too_many_subscriptions", reply
+            write(base, op="set", stream="notes", group="g3", id="a", data={"title": "not joined"})
+            client.quiet()
+            client.leave("notes", "g2", first)
+            client.join("notes", "g3")
+            assert client.event() == {"type": "sync", "data": [{"id": "a", "title": "not joined"}]}
+    finally:
+        proc.stop()
+
+
+@live
 def test_tokens_decide_who_joins_what(server: str) -> None:
     url = ws_url(server)
     with Client(url, token="alice-token") as alice, Client(url, header="Bearer bob-token") as bob, \

@@ -149,6 +149,9 @@ class StreamConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         if config is None:
             raise BadFrame("unknown_stream", f"stream {sub.stream_name!r} is not declared")
         await self._leave(sub.subscription_id)  # a repeated join replaces the subscription
+        limit = motia_settings().STREAM_MAX_SUBSCRIPTIONS
+        if len(self.joined) >= limit:
+            raise BadFrame("too_many_subscriptions", f"a connection holds at most {limit} subscriptions; leave one")
         header: dict[str, Any] = {"streamName": sub.stream_name, "groupId": sub.group_id}
         if sub.id is not None:
             header["id"] = sub.id
