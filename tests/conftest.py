@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -60,12 +61,18 @@ def child_env(**extra: str) -> dict[str, str]:
 
 
 class Process:
-    """A child process we started and stop by PID, with its output in a log file."""
+    """A child process we started and stop by PID, with its output in a log file.
+
+    It leads its own session and process group (whose id is its PID), so that a child which does
+    not stop in time is killed together with the processes it started (motia_dev's server, worker
+    and beat; a worker's pool), and none of them outlives the test.
+    """
 
     def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
         self.log_path = log
         self._log = log.open("wb")
-        self.popen = subprocess.Popen(args, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        self.popen = subprocess.Popen(args, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+                                      start_new_session=True)
 
     @property
     def pid(self) -> int:
@@ -82,7 +89,11 @@ class Process:
             try:
                 self.popen.wait(timeout)
             except subprocess.TimeoutExpired:
-                self.popen.kill()
+                # not reaped yet, so its PID is still the id of the group it leads
+                try:
+                    os.killpg(self.popen.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
                 self.popen.wait()
         self._log.close()
 
@@ -119,8 +130,16 @@ def live_asgi(transactional_db: None, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture(autouse=True)
-def _write_trace_records() -> Iterator[None]:
-    """Write this test's batched execution and log records while its database still exists."""
+def _write_trace_records(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Write this test's batched execution and log records while its database still exists.
+
+    The test's database fixture is set up first, so that this teardown runs before the database is
+    flushed or rolled back, even when the test reaches the database through another fixture.
+    """
+    for name in ("transactional_db", "db", "_django_db_helper"):
+        if name in request.fixturenames:
+            request.getfixturevalue(name)
+            break
     yield
     from motia_django.tracing.recorder import flush
 

@@ -1,6 +1,7 @@
 """The workbench in a real browser: Debian's Chromium driven by Playwright against a live server.
 
-Screenshots of each page are written to ``docs/screenshots/`` for the README.
+Screenshots of each page are written to the test's temporary directory, or to
+``docs/screenshots/`` for the README when ``MOTIA_UPDATE_SCREENSHOTS=1``.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,6 +21,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.services]
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 FLOW = ("CreateOrder", "ProcessOrder", "CompleteOrder")
 
 
@@ -41,13 +44,26 @@ def browser_page() -> Iterator[Any]:
         browser.close()
 
 
-def _shot(page: Any, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+@pytest.fixture
+def screenshots(tmp_path: Path) -> Path:
+    """Where the screenshots go: ``docs/screenshots`` only when asked to update them."""
+    directory = SCREENSHOTS if os.environ.get("MOTIA_UPDATE_SCREENSHOTS") == "1" else tmp_path / "screenshots"
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+def _shot(page: Any, directory: Path, name: str) -> None:
+    path = directory / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    data = path.read_bytes()
+    assert len(data) > len(PNG_SIGNATURE) and data.startswith(PNG_SIGNATURE), f"{path} is not a PNG"
 
 
 def _order_completed(base: str, order_id: str) -> bool:
-    response = httpx.get(f"{base}/orders/{order_id}", timeout=5)
+    try:
+        response = httpx.get(f"{base}/orders/{order_id}", timeout=5)
+    except httpx.HTTPError:  # a slow or busy server: ask again
+        return False
     return response.status_code == 200 and response.json().get("status") == "completed"
 
 
@@ -57,13 +73,14 @@ def superuser(transactional_db: None, django_user_model: Any) -> None:
     django_user_model.objects.create_superuser("admin", "admin@example.com", "secret-pass")
 
 
-def test_workbench_pages(live_asgi: str, start_worker: Any, superuser: None, browser_page: Any) -> None:
+def test_workbench_pages(live_asgi: str, start_worker: Any, superuser: None, browser_page: Any,
+                         screenshots: Path) -> None:
     start_worker()
-    order = httpx.post(f"{live_asgi}/orders", json={"item": "gadget", "quantity": 3}, timeout=10)
+    order = httpx.post(f"{live_asgi}/orders", json={"item": "gadget", "quantity": 3}, timeout=30)
     trace_id = order.headers["x-trace-id"]
     order_id = order.json()["id"]
     wait_until(lambda: _order_completed(live_asgi, order_id), 60, interval=0.3, what="the order flow")
-    httpx.get(f"{live_asgi}/responses/boom")
+    httpx.get(f"{live_asgi}/responses/boom", timeout=30)
 
     page = browser_page
     page.goto(f"{live_asgi}/admin/login/?next=/admin/")
@@ -71,7 +88,7 @@ def test_workbench_pages(live_asgi: str, start_worker: Any, superuser: None, bro
     page.fill("#id_password", "secret-pass")
     page.click("input[type=submit]")
     page.wait_for_selector("#motia-workbench")
-    _shot(page, "admin-index")
+    _shot(page, screenshots, "admin-index")
 
     # flows: the order flow's steps and topics, with edges between them
     page.click("#motia-workbench >> text=Flows")
@@ -81,30 +98,30 @@ def test_workbench_pages(live_asgi: str, start_worker: Any, superuser: None, bro
     assert page.locator('[data-node="topic:order.created"]').count() >= 1
     assert page.locator('[data-edge="step:CreateOrder->topic:order.created"]').count() >= 1
     assert page.locator('[data-edge="topic:order.created->step:ProcessOrder"]').count() >= 1
-    _shot(page, "flows")
+    _shot(page, screenshots, "flows")
 
     # traces: follow the order's trace from the HTTP step to the last queue step
     page.goto(f"{live_asgi}/admin/motia/traces/")
     page.wait_for_selector("#traces")
-    _shot(page, "traces")
+    _shot(page, screenshots, "traces")
     page.click(f'a[href="/admin/motia/traces/{trace_id}/"]')
     page.wait_for_selector("#waterfall")
     steps = page.locator("#waterfall .execution").evaluate_all("els => els.map(e => e.dataset.step)")
     assert [s for s in steps if s in FLOW] == list(FLOW)
     assert page.locator('#waterfall .execution[data-step="CompleteOrder"] .logs').inner_text().count(
         "Order completed") == 1
-    _shot(page, "trace")
+    _shot(page, screenshots, "trace")
 
     # endpoints and the interactive OpenAPI view
     page.goto(f"{live_asgi}/admin/motia/endpoints/")
     assert "/orders" in page.inner_text("#content")
-    _shot(page, "endpoints")
+    _shot(page, screenshots, "endpoints")
     page.goto(f"{live_asgi}/admin/motia/endpoints/try/")
     page.wait_for_selector(".swagger-ui .opblock", timeout=20000)
     assert page.locator(".swagger-ui .opblock").count() >= 5
-    _shot(page, "openapi")
+    _shot(page, screenshots, "openapi")
 
     page.goto(f"{live_asgi}/admin/motia/queues/")
     page.wait_for_selector("#queues")
     assert page.locator('tr[data-queue="motia.order.created"]').count() >= 1
-    _shot(page, "queues")
+    _shot(page, screenshots, "queues")

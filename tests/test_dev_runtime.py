@@ -42,7 +42,7 @@ def _start(tmp_path: Path, steps: Path, *extra: str) -> tuple[Process, str]:
 
 def _get(url: str) -> httpx.Response | None:
     try:
-        return httpx.get(url, timeout=2)
+        return httpx.get(url, timeout=10)
     except httpx.HTTPError:
         return None
 
@@ -52,13 +52,15 @@ def test_example_flow_completes_on_embedded_defaults(tmp_path: Path) -> None:
     try:
         wait_until(lambda: _get(f"{base}/hello/dev") is not None, 60, what="the dev server")
         assert "admin" in proc.output() and "/orders" in proc.output()
-        order = httpx.post(f"{base}/orders", json={"item": "gadget", "quantity": 2}).json()
-        wait_until(lambda: (_get(f"{base}/orders/{order['id']}") or httpx.Response(500)).json().get("status")
+        order = httpx.post(f"{base}/orders", json={"item": "gadget", "quantity": 2}, timeout=30).json()
+        wait_until(lambda: (_get(f"{base}/orders/{order['id']}") or httpx.Response(500, json={})).json().get("status")
                    == "completed", 60, interval=0.3, what="the order to go through both queue steps")
     finally:
-        proc.popen.send_signal(signal.SIGINT)
-        proc.popen.wait(30)
-        proc.stop()
+        try:
+            proc.popen.send_signal(signal.SIGINT)
+            proc.popen.wait(30)
+        finally:
+            proc.stop()
     assert "motia-django stopped" in proc.output()
 
 
@@ -70,13 +72,15 @@ def test_step_changes_are_reloaded(tmp_path: Path) -> None:
     try:
         wait_until(lambda: (_get(f"{base}/greet") or httpx.Response(500)).status_code == 200, 60,
                    what="the dev server")
-        assert httpx.get(f"{base}/greet").json() == {"greeting": "hello"}
+        assert httpx.get(f"{base}/greet", timeout=30).json() == {"greeting": "hello"}
         (steps / "greet_step.py").write_text(HELLO.format(word="bonjour"))
         wait_until(lambda: (_get(f"{base}/greet") or httpx.Response(500, json={})).json()
                    == {"greeting": "bonjour"}, 60, interval=0.3, what="the changed step to be served")
         assert "step files changed" in proc.output()
     finally:
-        proc.popen.send_signal(signal.SIGINT)
-        proc.popen.wait(30)
-        proc.stop()
+        try:
+            proc.popen.send_signal(signal.SIGINT)
+            proc.popen.wait(30)
+        finally:
+            proc.stop()
     shutil.rmtree(tmp_path / "var", ignore_errors=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -80,13 +81,19 @@ def test_valid_steps_survive_a_broken_neighbour() -> None:
 
 
 def _manage(*args: str, steps: Path) -> subprocess.CompletedProcess[str]:
-    env = {"DJANGO_SETTINGS_MODULE": "project.settings", "MOTIA_STEPS_DIR": str(steps), "PATH": "/usr/bin:/bin"}
+    """Run ``manage.py`` on the example project's embedded SQLite in a directory of its own.
+
+    No ``DATABASE_URL``: on the PostgreSQL pass the test settings put the real database there,
+    and ``motia_discover`` would sync its cron entries into it.
+    """
     import os
 
-    env = {**os.environ, **env}
-    env.pop("TEST_DATABASE_URL", None)
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=120)
+    with tempfile.TemporaryDirectory(prefix="motia-discover-") as var_dir:
+        env = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "TEST_DATABASE_URL")}
+        env.update({"DJANGO_SETTINGS_MODULE": "project.settings", "MOTIA_STEPS_DIR": str(steps),
+                    "MOTIA_VAR_DIR": var_dir, "PATH": "/usr/bin:/bin"})
+        return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True,
+                              text=True, timeout=120)
 
 
 def test_motia_discover_prints_a_table() -> None:

@@ -84,7 +84,8 @@ def test_delay_seconds_holds_the_first_attempt(start_worker: Worker) -> None:
     wait_until(lambda: len(executions("retry-delayed")) == 1, 30, what="the delayed attempt")
     [row] = executions("retry-delayed")
     published = Execution.objects.get(trace_id=response["X-Trace-Id"], trigger_type="http")
-    assert 1.4 <= (row.started_at - published.started_at).total_seconds() <= 3.5
+    # the lower bound is the delay; the upper one only allows for a loaded machine
+    assert 1.4 <= (row.started_at - published.started_at).total_seconds() <= 6.5
 
 
 def test_retries_with_fixed_backoff(start_worker: Worker) -> None:
@@ -95,8 +96,8 @@ def test_retries_with_fixed_backoff(start_worker: Worker) -> None:
     assert [r.status for r in rows] == ["failed", "failed", "succeeded"]
     assert [r.attempt for r in rows] == [1, 2, 3]
     assert "planned failure 1" in rows[0].error
-    for gap in gaps(rows):
-        assert 0.35 <= gap <= 1.2, gaps(rows)
+    for gap in gaps(rows):  # at least the 0.4 s backoff; the upper bound only allows for a loaded machine
+        assert 0.35 <= gap <= 4.2, gaps(rows)
 
 
 def test_retries_with_exponential_backoff(start_worker: Worker) -> None:
@@ -104,8 +105,9 @@ def test_retries_with_exponential_backoff(start_worker: Worker) -> None:
     post("/retry", {"topic": "t.exponential", "data": {"id": "e1", "fail_times": 3}})
     wait_until(lambda: len(executions("retry-exponential")) == 4, 30, what="four attempts")
     measured = gaps(executions("retry-exponential"))
+    # the lower bounds prove the growing backoff; the upper ones only allow for a loaded machine
     for gap, expected in zip(measured, [0.2, 0.4, 0.8], strict=True):
-        assert expected - 0.05 <= gap <= expected + 0.5, measured
+        assert expected - 0.05 <= gap <= expected + 3.0, measured
 
 
 def test_handler_timeout_counts_as_failure_then_dead_letter(start_worker: Worker) -> None:
@@ -115,7 +117,7 @@ def test_handler_timeout_counts_as_failure_then_dead_letter(start_worker: Worker
     letter = DeadLetter.objects.get(step="retry-slow")
     assert letter.error_type == "HandlerTimeout" and letter.attempts == 2
     wait_until(lambda: len(executions("retry-slow")) == 2, 10, what="two attempts")
-    assert all(r.duration_ms is not None and r.duration_ms < 2500 for r in executions("retry-slow"))
+    assert all(r.duration_ms is not None and r.duration_ms < 4500 for r in executions("retry-slow"))
 
 
 def test_dead_letter_after_exhaustion_then_replay_from_admin(start_worker: Worker, admin_client: Client) -> None:
@@ -212,15 +214,21 @@ def _kill(pid: int) -> None:
 def test_sigkill_mid_handler_loses_nothing(start_worker: Worker) -> None:
     victim = start_worker("k1", concurrency=4)
     start_worker("k2", concurrency=4)
-    post("/crash", {"count": 500})
-    wait_until(lambda: StateEntry.objects.filter(group="crash-done").count() >= 60, 60, what="work under way")
+
+    def done() -> int:
+        return StateEntry.objects.filter(group="crash-done").count()
+
+    # 0.2 s a message on 8 slots: at least 12 s of work, so the kills land while handlers run
+    post("/crash", {"count": 500, "pause": 0.2})
+    wait_until(lambda: done() >= 60, 60, what="work under way")
     _kill(_children(victim.pid)[0])
-    wait_until(lambda: StateEntry.objects.filter(group="crash-done").count() >= 200, 60, what="more work")
+    assert done() < 500, "the first kill came too late: all 500 messages were already done"
+    wait_until(lambda: done() >= 200, 90, what="more work")
     for child in _children(victim.pid):
         _kill(child)
     _kill(victim.pid)
-    wait_until(lambda: StateEntry.objects.filter(group="crash-done").count() == 500, 120, interval=0.5,
-               what="all 500 messages")
+    assert done() < 500, "the second kill came too late: all 500 messages were already done"
+    wait_until(lambda: done() == 500, 180, interval=0.5, what="all 500 messages")
     runs = {int(k): v["runs"] for k, v in state("crash-done").items()}
     assert sorted(runs) == list(range(500))
 
@@ -252,7 +260,7 @@ def test_a_message_that_kills_its_worker_ends_in_dead_letters(start_worker: Work
     wait_until(lambda: DeadLetter.objects.filter(step="crash-worker").exists(), 90, interval=0.5,
                what="poison message in dead letters")
     letter = DeadLetter.objects.get(step="crash-worker")
-    assert letter.error_type == "TooManyAttempts" and letter.payload == {"n": 1, "poison": True}
+    assert letter.error_type == "TooManyAttempts" and letter.payload == {"n": 1, "poison": True, "pause": 0.02}
     wait_until(lambda: set(state("crash-done")) == {"0", "2"}, 30, what="the healthy messages")
 
 

@@ -162,7 +162,8 @@ def test_a_handler_writing_what_it_watches_is_stopped(start_worker: Any) -> None
     StateManager().set("loop", "counter", {"n": 0})
     # MOTIA["MAX_TRIGGER_DEPTH"] is 10: the first write and nine of the handler's own writes fire it
     wait_until(lambda: "stopped a runaway trigger chain" in worker.output(), 60, what="the chain to be stopped")
-    assert StateManager().get("loop", "counter") == {"n": 10}
+    # the line is logged inside the tenth write's transaction, before it commits
+    wait_until(lambda: StateManager().get("loop", "counter") == {"n": 10}, 10, what="the tenth write to commit")
     wait_until(lambda: Execution.objects.filter(step="state-looper", status="succeeded").count() == 10, 10,
                what="ten execution records")
 

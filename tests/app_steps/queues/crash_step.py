@@ -1,4 +1,4 @@
-"""A slow-ish handler used to kill workers mid-flight."""
+"""A slow-ish handler used to kill workers mid-flight; the request's ``pause`` sets how long each message takes."""
 
 import asyncio
 import os
@@ -7,15 +7,17 @@ from motia import http, queue, step
 
 
 async def publish(req, ctx):
+    pause = float(req.body.get("pause", 0.02))
     for n in range(int(req.body["count"])):
-        await ctx.enqueue({"topic": "t.crash", "data": {"n": n, "poison": n == req.body.get("poison")}})
+        await ctx.enqueue({"topic": "t.crash", "data": {"n": n, "poison": n == req.body.get("poison"),
+                                                          "pause": pause}})
     return {"status": 202, "body": {}}
 
 
 async def work(data, ctx):
     if data["poison"]:
         os.kill(os.getpid(), 9)
-    await asyncio.sleep(0.02)
+    await asyncio.sleep(data.get("pause", 0.02))
     await ctx.state.update("crash-done", str(data["n"]), [{"type": "increment", "path": "runs", "value": 1}])
 
 
