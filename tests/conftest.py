@@ -213,15 +213,16 @@ def start_worker(transactional_db: None, tmp_path: Path, broker_url: str) -> Ite
     started: list[Process] = []
 
     def start(name: str = "w1", concurrency: int = 2, broker: str | None = None, queues: str | None = None,
-              wait: bool = True) -> Process:
+              wait: bool = True, **env: str) -> Process:
         args = [sys.executable, "-m", "celery", "-A", "project", "worker", "--loglevel", "INFO",
                 "--concurrency", str(concurrency), "--hostname", f"{name}@%h", "--without-gossip",
                 "--without-mingle", "--prefetch-multiplier", "1"]
         if queues:
             args += ["--queues", queues]
-        env = child_env(CELERY_BROKER_URL=broker or broker_url, MOTIA_WORKER_NAME=name)
+        environment = child_env(CELERY_BROKER_URL=broker or broker_url, MOTIA_WORKER_NAME=name, **env)
         log = tmp_path / f"worker-{name}-{len(started)}.log"
-        proc = launch(args, env, log, " ready.", f"worker {name}") if wait else Process(args, env, log)
+        proc = (launch(args, environment, log, " ready.", f"worker {name}") if wait
+                else Process(args, environment, log))
         started.append(proc)
         return proc
 

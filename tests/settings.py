@@ -40,6 +40,7 @@ MOTIA = {
     "EXPOSE_ERRORS": False,
 }
 MOTIA["VISIBILITY_TIMEOUT"] = 5
+MOTIA["TRACING"] = os.environ.get("MOTIA_TRACING", "on") == "on"
 MOTIA["RELAY_INTERVAL"] = 0.5
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

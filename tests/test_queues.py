@@ -254,13 +254,16 @@ def test_sigkill_mid_handler_loses_nothing(start_worker: Worker) -> None:
     assert not DeadLetter.objects.exists()
 
 
-def test_a_message_that_kills_its_worker_ends_in_dead_letters(start_worker: Worker) -> None:
-    start_worker("p1", concurrency=2)
+@pytest.mark.parametrize("tracing", ["on", "off"])
+def test_a_message_that_kills_its_worker_ends_in_dead_letters(start_worker: Worker, tracing: str) -> None:
+    start_worker("p1", concurrency=2, MOTIA_TRACING=tracing)
     post("/crash", {"count": 3, "poison": 1})
     wait_until(lambda: DeadLetter.objects.filter(step="crash-worker").exists(), 90, interval=0.5,
                what="poison message in dead letters")
     letter = DeadLetter.objects.get(step="crash-worker")
     assert letter.error_type == "TooManyAttempts" and letter.payload == {"n": 1, "poison": True, "pause": 0.02}
+    # max_retries 2: it ran (and killed its worker) three times, counted whether or not runs are traced
+    assert state("crash-poison") == {"1": {"runs": 3}}
     wait_until(lambda: set(state("crash-done")) == {"0", "2"}, 30, what="the healthy messages")
 
 

@@ -16,6 +16,7 @@ async def publish(req, ctx):
 
 async def work(data, ctx):
     if data["poison"]:
+        await ctx.state.update("crash-poison", str(data["n"]), [{"type": "increment", "path": "runs", "value": 1}])
         os.kill(os.getpid(), 9)
     await asyncio.sleep(data.get("pause", 0.02))
     await ctx.state.update("crash-done", str(data["n"]), [{"type": "increment", "path": "runs", "value": 1}])
