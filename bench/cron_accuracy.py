@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from _processes import Child, log_shows, start  # bench/ is sys.path[0]: the scripts run as ``python bench/<name>.py``
+from motia_django.testing.processes import ChildProcess, log_shows
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SITE_PACKAGE = "cron_bench_site"
@@ -221,17 +221,19 @@ def run(args: argparse.Namespace, workdir: Path) -> Report:
     django.setup()
     from motia_django.cron.models import CronTick
 
-    children: list[Child] = []
+    children: list[ChildProcess] = []
     try:
-        children.append(start("worker", [
+        children.append(ChildProcess([
             sys.executable, "-m", "celery", "-A", "project", "worker", "--loglevel", "INFO", "--concurrency", "2",
             "--without-gossip", "--without-mingle", "--prefetch-multiplier", "1"],
-            log=workdir / "worker.log", cwd=REPO_ROOT, env=env, ready=log_shows(" ready.")))
+            log=workdir / "worker.log", cwd=REPO_ROOT, env=env, name="worker"))
+        children[-1].wait_until_ready(log_shows(" ready."))
         for number in range(1, args.beats + 1):
-            children.append(start(f"beat{number}", [
+            children.append(ChildProcess([
                 sys.executable, "-m", "celery", "-A", "project", "beat", "--loglevel", "INFO", "--scheduler",
                 "motia_django.cron.scheduler:CronScheduler"],
-                log=workdir / f"beat{number}.log", cwd=REPO_ROOT, env=env, ready=log_shows("cron entries synced")))
+                log=workdir / f"beat{number}.log", cwd=REPO_ROOT, env=env, name=f"beat{number}"))
+            children[-1].wait_until_ready(log_shows("cron entries synced"))
         first = datetime.now(UTC) + timedelta(seconds=WARM_UP)
         window_start = first.replace(microsecond=0) + timedelta(seconds=1)
         window_end = window_start + timedelta(seconds=args.seconds)

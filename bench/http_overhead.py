@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from _processes import Child, start  # bench/ is sys.path[0]: the scripts run as ``python bench/<name>.py``
+from motia_django.testing.processes import ChildProcess
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SITE_PACKAGE = "http_bench_site"
@@ -252,7 +252,7 @@ def server_command(kind: str, port: int, concurrency: int) -> list[str]:
 class Server:
     """The server process started by this script, and its port."""
 
-    child: Child
+    child: ChildProcess
     port: int
 
     def url(self, path: str) -> str:
@@ -269,16 +269,17 @@ def start_server(kind: str, site: Path, workdir: Path, concurrency: int, cpu: in
     # the execution records written while tracing is on need their tables
     subprocess.run([sys.executable, "-m", "django", "migrate", "-v", "0", "--skip-checks"], cwd=workdir, env=env,
                    check=True)
-    child = start("server", pinned(server_command(kind, port, concurrency), cpu), log=workdir / "server.log",
-                  cwd=workdir, env=env, ready=routes_answer(port), interval=0.2)
+    child = ChildProcess(pinned(server_command(kind, port, concurrency), cpu), log=workdir / "server.log",
+                         cwd=workdir, env=env, name="server")
+    child.wait_until_ready(routes_answer(port), interval=0.2)
     return Server(child, port)
 
 
-def routes_answer(port: int) -> Callable[[Child], bool]:
+def routes_answer(port: int) -> Callable[[ChildProcess], bool]:
     """A readiness test: every route has answered the expected JSON (a wrong answer raises)."""
     pending = dict(ROUTES)
 
-    def ready(child: Child) -> bool:
+    def ready(child: ChildProcess) -> bool:
         for name, path in list(pending.items()):
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as reply:

@@ -23,7 +23,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from _processes import Child, start  # bench/ is sys.path[0]: the scripts run as ``python bench/<name>.py``
+from motia_django.testing.processes import ChildProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
@@ -111,10 +111,9 @@ def environment(base: Path, tracing: bool) -> dict[str, str]:
             "DJANGO_SETTINGS_MODULE": "benchapp.settings", "BENCH_TRACING": "1" if tracing else "0"}
 
 
-def start_worker(base: Path, tracing: bool) -> Child:
+def start_worker(base: Path, tracing: bool) -> ChildProcess:
     """One worker (prefork, concurrency 2) on both queues, so step and raw task share it."""
-    return start(
-        "worker",
+    return ChildProcess(
         [sys.executable, "-m", "celery", "-A", "benchapp", "worker", "--loglevel", "WARNING", "--concurrency",
          "2", "--without-gossip", "--without-mingle", "--queues", "celery,motia.bench.noop"],
         log=base / f"worker-{int(tracing)}.log", cwd=base, env=environment(base, tracing),
@@ -201,7 +200,7 @@ def run(args: argparse.Namespace) -> None:
                     results[name]["p99"] = values[int(len(values) * 0.99) - 1]
             Execution.objects.all().delete()
         finally:
-            worker.stop(grace=20)
+            worker.stop(timeout=20)
 
     print(f"\n### {args.messages} no-op messages per round, median of {args.rounds} rounds, "
           f"1 worker (prefork, concurrency 2), Redis broker, {args.database}\n")

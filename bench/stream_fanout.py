@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from _processes import Child, start  # bench/ is sys.path[0]: the scripts run as ``python bench/<name>.py``
+from motia_django.testing.processes import ChildProcess
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 STREAM, GROUP, IDLE_GROUP = "bench", "fanout", "nobody-watches"
@@ -274,11 +274,11 @@ def run(args: argparse.Namespace) -> None:
     assert not get_registry().errors, get_registry().errors
 
     port = free_port()
-    server = start(
-        "uvicorn",
+    server = ChildProcess(
         [sys.executable, "-m", "uvicorn", "project.asgi:application", "--host", "127.0.0.1", "--port", str(port),
          "--no-access-log", "--log-level", "warning", "--backlog", "4096"],
-        log=workdir / "server.log", cwd=REPO_ROOT, env=env, ready=server_answers(port), interval=0.2)
+        log=workdir / "server.log", cwd=REPO_ROOT, env=env, name="uvicorn")
+    server.wait_until_ready(server_answers(port), interval=0.2)
     try:
         writer = Writer()
         print(f"layer {LAYERS[args.layer]}, database {env.get('DATABASE_URL', 'SQLite')}, "
@@ -311,12 +311,12 @@ def run(args: argparse.Namespace) -> None:
         server.stop()
 
 
-def server_answers(port: int) -> Callable[[Child], bool]:
+def server_answers(port: int) -> Callable[[ChildProcess], bool]:
     """A readiness test: the server answers HTTP on ``port`` at all."""
     import urllib.error
     import urllib.request
 
-    def ready(child: Child) -> bool:
+    def ready(child: ChildProcess) -> bool:
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
         except urllib.error.HTTPError:

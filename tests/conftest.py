@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import signal
 import socket
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -14,6 +12,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from motia_django.testing.processes import ChildProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI") == "true"
@@ -61,42 +61,11 @@ def child_env(**extra: str) -> dict[str, str]:
     return env
 
 
-class Process:
-    """A child process we started and stop by PID, with its output in a log file.
-
-    It leads its own session and process group (whose id is its PID), so that a child which does
-    not stop in time is killed together with the processes it started (motia_dev's server, worker
-    and beat; a worker's pool), and none of them outlives the test.
-    """
+class Process(ChildProcess):
+    """A child process of a test, started from the repository root (see :class:`ChildProcess`)."""
 
     def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
-        self.log_path = log
-        self._log = log.open("wb")
-        self.popen = subprocess.Popen(args, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
-                                      start_new_session=True)
-
-    @property
-    def pid(self) -> int:
-        return self.popen.pid
-
-    def output(self) -> str:
-        if not self._log.closed:
-            self._log.flush()
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self, timeout: float = 15) -> None:
-        if self.popen.poll() is None:
-            self.popen.terminate()
-            try:
-                self.popen.wait(timeout)
-            except subprocess.TimeoutExpired:
-                # not reaped yet, so its PID is still the id of the group it leads
-                try:
-                    os.killpg(self.popen.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                self.popen.wait()
-        self._log.close()
+        super().__init__(args, log=log, env=env, cwd=ROOT)
 
 
 def start_uvicorn(log: Path, **env: str) -> tuple[Process, str]:

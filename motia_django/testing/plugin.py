@@ -39,4 +39,4 @@ def motia_worker(transactional_db: None, request: pytest.FixtureRequest) -> Iter
     app = request.config.getoption("--motia-celery-app") or os.environ["DJANGO_SETTINGS_MODULE"].split(".")[0]
     worker = LiveWorker(app).wait_ready()
     yield worker
-    worker.stop()
+    worker.stop(timeout=20)

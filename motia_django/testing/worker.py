@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -12,6 +11,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
+
+from .processes import ChildProcess, log_shows
 
 __all__ = ["LiveWorker"]
 
@@ -23,7 +24,7 @@ DATABASES["default"]["TEST"] = {{"NAME": {name!r}}}
 """
 
 
-class LiveWorker:
+class LiveWorker(ChildProcess):
     """``celery -A <app> worker`` whose settings point at the test database.
 
     The worker imports a generated settings module that extends the project's
@@ -42,26 +43,14 @@ class LiveWorker:
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": module,
                "PYTHONPATH": os.pathsep.join(filter(None, [str(self._dir), str(settings.BASE_DIR),
                                                           os.environ.get("PYTHONPATH")]))}
-        self.log_path = self._dir / "worker.log"
-        self._log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
+        super().__init__(
             [sys.executable, "-m", "celery", "-A", app, "worker", "--loglevel", "INFO", "--concurrency",
              str(concurrency), "--without-gossip", "--without-mingle", *extra_args],
-            env=env, stdout=self._log, stderr=subprocess.STDOUT,
+            log=self._dir / "worker.log", env=env, name="the worker",
         )
 
-    def output(self) -> str:
-        if not self._log.closed:
-            self._log.flush()
-        return self.log_path.read_text(errors="replace")
-
     def wait_ready(self, timeout: float = 60) -> LiveWorker:
-        deadline = time.monotonic() + timeout
-        while " ready." not in self.output():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"the worker did not start:\n{self.output()}")
-            time.sleep(0.1)
+        self.wait_until_ready(log_shows(" ready."), timeout)
         return self
 
     def wait_for(self, predicate: Any, timeout: float = 30, interval: float = 0.1) -> None:
@@ -71,13 +60,3 @@ class LiveWorker:
             if time.monotonic() > deadline:
                 raise AssertionError(f"condition not met within {timeout}s; worker log:\n{self.output()[-3000:]}")
             time.sleep(interval)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._log.close()
