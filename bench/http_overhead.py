@@ -1,28 +1,31 @@
-"""HTTP overhead: requests/s of a trivial HTTP step vs plain Django views.
+"""HTTP overhead: requests/s of HTTP steps against plain Django views and DRF, on three servers.
 
-Starts one real server process (uvicorn, 1 worker, by default) on a free
-127.0.0.1 port, serving three routes from the same settings and middleware:
+One invocation starts, one after another, the same generated project under
+gunicorn with one sync worker, gunicorn with one gthread worker (8 threads) and
+uvicorn (1 worker), each pinned to one CPU with the load generator on the
+other.  Every server serves the same routes, with Django's default middleware
+stack (as ``startproject`` writes it), ``DEBUG = False`` and tracing on:
 
-* ``GET /bench/step``  -- a Motia step returning ``{"message": "hello"}``
-* ``GET /bench/async`` -- a plain async Django view returning the same JSON
-* ``GET /bench/sync``  -- a plain sync Django view returning the same JSON
+* ``/bench/sync``  -- a plain sync view returning ``JsonResponse({"message": "hello"})``
+* ``/bench/async`` -- the same as an ``async def`` view
+* ``/bench/drf``   -- a DRF ``APIView`` returning ``Response({"message": "hello"})``
+* ``/bench/step-sync``, ``/bench/step-async`` -- an HTTP step (sync or async handler) returning the same
+* ``/bench/enqueue-view`` -- a plain view doing ``transaction.on_commit(noop.delay)``
+* ``/bench/step-enqueue`` -- a sync HTTP step doing ``ctx.enqueue(...)`` once
 
-Each route gets a bounded number of requests per round; rounds interleave the
-routes (rotating the order) and the table reports the median over rounds.  The
-ratio compares the step against the faster of the two plain views.
-
-The load comes from ``wrk`` when it is installed (``apt-get install wrk``),
-otherwise from a small asyncio keep-alive client run in a separate process.
+Rounds interleave the routes (rotating the order); the tables report medians
+over rounds, and the ratios compare routes measured on the same server in the
+same run.  The enqueueing routes need Redis (``--broker``); their queues are
+emptied after each server.  ``--dev`` also measures a step under ``motia_dev``.
 Loopback only.  Usage::
 
-    python bench/http_overhead.py [--requests N] [--concurrency C] [--server uvicorn|wsgi]
+    python bench/http_overhead.py [--requests N] [--rounds R] [--servers gunicorn-sync,gunicorn-gthread,uvicorn]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import json
 import os
 import shutil
@@ -44,37 +47,61 @@ from motia_django.testing.processes import ChildProcess
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SITE_PACKAGE = "http_bench_site"
-TARGET_RATIO = 0.85
+TARGET_RATIO = 0.9
 EXPECTED_BODY = {"message": "hello"}
 ROUTES: dict[str, str] = {
-    "step": "/bench/step",
-    "async view": "/bench/async",
     "sync view": "/bench/sync",
+    "async view": "/bench/async",
+    "DRF APIView": "/bench/drf",
+    "step, sync handler": "/bench/step-sync",
+    "step, async handler": "/bench/step-async",
+    "view + on_commit(delay)": "/bench/enqueue-view",
+    "step + enqueue": "/bench/step-enqueue",
 }
-STEP_ROUTE = "step"
-BASELINES = ("async view", "sync view")
+PLAIN = "sync view"
+STEPS = ("step, sync handler", "step, async handler")
+ENQUEUE_PAIR = ("step + enqueue", "view + on_commit(delay)")
+SERVERS = ("gunicorn-sync", "gunicorn-gthread", "uvicorn")
+BROKER_DB = 14
 
 # -- generated project ---------------------------------------------------------------------
 
 STEP_FILE = '''\
-"""The benchmarked step: the smallest HTTP step there is."""
+"""The benchmarked steps: the smallest HTTP steps there are, and one that enqueues."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from motia import ApiResponse, http, step
+from motia import ApiResponse, http, queue, step
 
 
-async def handler(req: Any, ctx: Any) -> ApiResponse:
+def sync_handler(req: Any, ctx: Any) -> ApiResponse:
     return ApiResponse(status=200, body={"message": "hello"})
 
 
-bench = step({"name": "bench-http", "triggers": [http("GET", "/bench/step")]}, handler)
+async def async_handler(req: Any, ctx: Any) -> ApiResponse:
+    return ApiResponse(status=200, body={"message": "hello"})
+
+
+def enqueue_handler(req: Any, ctx: Any) -> ApiResponse:
+    ctx.enqueue({"topic": "bench.noop", "data": {"n": 1}})
+    return ApiResponse(status=200, body={"message": "hello"})
+
+
+def consume(data: Any, ctx: Any) -> None:
+    return None
+
+
+sync_step = step({"name": "bench-sync", "triggers": [http("GET", "/bench/step-sync")]}, sync_handler)
+async_step = step({"name": "bench-async", "triggers": [http("GET", "/bench/step-async")]}, async_handler)
+enqueue_step = step({"name": "bench-enqueue", "triggers": [http("GET", "/bench/step-enqueue")],
+                     "enqueues": ["bench.noop"]}, enqueue_handler)
+consumer = step({"name": "bench-consumer", "triggers": [queue("bench.noop")]}, consume)
 '''
 
 SETTINGS_FILE = '''\
-"""Benchmark settings: the example project (same apps), DEBUG off, one middleware for every route."""
+"""Benchmark settings: the example project (same apps, default middleware), DEBUG off, tracing on."""
 
 from __future__ import annotations
 
@@ -86,7 +113,17 @@ from project.settings import *  # noqa: E402,F403
 
 DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
-MIDDLEWARE = ["django.middleware.common.CommonMiddleware"]
+INSTALLED_APPS = [*INSTALLED_APPS, "rest_framework"]  # noqa: F405
+# what startproject writes
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
 ROOT_URLCONF = "{package}.urls"
 ASGI_APPLICATION = "{package}.asgi.application"
 WSGI_APPLICATION = "{package}.wsgi.application"
@@ -104,8 +141,18 @@ URLS_FILE = '''\
 
 from __future__ import annotations
 
+from celery import shared_task
+from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+
+@shared_task(name="bench.noop", ignore_result=True)
+def noop(n: int) -> None:
+    return None
 
 
 async def async_view(request: HttpRequest) -> JsonResponse:
@@ -116,9 +163,21 @@ def sync_view(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"message": "hello"})
 
 
+def enqueue_view(request: HttpRequest) -> JsonResponse:
+    transaction.on_commit(lambda: noop.apply_async(args=(1,), queue="bench.raw"))
+    return JsonResponse({"message": "hello"})
+
+
+class Hello(APIView):
+    def get(self, request: Request) -> Response:
+        return Response({"message": "hello"})
+
+
 urlpatterns = [
     path("bench/async", async_view),
     path("bench/sync", sync_view),
+    path("bench/drf", Hello.as_view()),
+    path("bench/enqueue-view", enqueue_view),
     path("", include("motia_django.urls")),
 ]
 '''
@@ -217,7 +276,7 @@ def write_project(root: Path) -> dict[str, Path]:
     return {"site": package.parent, "steps": steps_dir, "lua": root / "bench.lua"}
 
 
-# -- server ---------------------------------------------------------------------------------
+# -- servers --------------------------------------------------------------------------------
 
 
 def free_port() -> int:
@@ -233,7 +292,7 @@ def pinned(command: list[str], cpu: int | None) -> list[str]:
     return command if cpu is None or taskset is None else [taskset, "-c", str(cpu), *command]
 
 
-def server_command(kind: str, port: int, concurrency: int) -> list[str]:
+def server_command(kind: str, port: int) -> list[str]:
     """The command line starting the server of ``kind`` on ``port``."""
     if kind == "uvicorn":
         return [
@@ -241,11 +300,15 @@ def server_command(kind: str, port: int, concurrency: int) -> list[str]:
             "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
             "--no-access-log", "--log-level", "warning", "--backlog", "2048",
         ]
-    return [
-        sys.executable, "-m", "gunicorn", f"{SITE_PACKAGE}.wsgi:application",
-        "--bind", f"127.0.0.1:{port}", "--workers", "1", "--worker-class", "gthread",
-        "--threads", str(max(4, concurrency)), "--keep-alive", "30", "--log-level", "warning",
+    if kind == "motia_dev":
+        return [sys.executable, "-m", "django", "motia_dev", "--port", str(port), "--no-worker", "--no-beat"]
+    worker_class = kind.split("-", 1)[1]
+    command = [
+        sys.executable, "-m", "gunicorn", f"{SITE_PACKAGE}.wsgi:application", "--bind", f"127.0.0.1:{port}",
+        "--workers", "1", "--worker-class", worker_class, "--keep-alive", "30", "--log-level", "warning",
+        "--backlog", "2048",
     ]
+    return [*command, "--threads", "8"] if worker_class == "gthread" else command
 
 
 @dataclass
@@ -259,25 +322,29 @@ class Server:
         return f"http://127.0.0.1:{self.port}{path}"
 
 
-def start_server(kind: str, site: Path, workdir: Path, concurrency: int, cpu: int | None) -> Server:
-    """Start the server and wait until every route answers ``{"message": "hello"}``."""
-    port = free_port()
+def site_env(site: Path, broker: str) -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(site), str(REPO_ROOT), env.get("PYTHONPATH")) if p)
     env["DJANGO_SETTINGS_MODULE"] = f"{SITE_PACKAGE}.settings"
     env["PYTHONUNBUFFERED"] = "1"
-    # the execution records written while tracing is on need their tables
-    subprocess.run([sys.executable, "-m", "django", "migrate", "-v", "0", "--skip-checks"], cwd=workdir, env=env,
-                   check=True)
-    child = ChildProcess(pinned(server_command(kind, port, concurrency), cpu), log=workdir / "server.log",
-                         cwd=workdir, env=env, name="server")
-    child.wait_until_ready(routes_answer(port), interval=0.2)
+    env["CELERY_BROKER_URL"] = broker
+    return env
+
+
+def start_server(kind: str, site: Path, workdir: Path, broker: str, cpu: int | None,
+                 routes: dict[str, str]) -> Server:
+    """Start the server and wait until every route answers ``{"message": "hello"}``."""
+    port = free_port()
+    env = site_env(site, broker)
+    child = ChildProcess(pinned(server_command(kind, port), cpu), log=workdir / f"{kind}.log", cwd=workdir, env=env,
+                         name=kind)
+    child.wait_until_ready(routes_answer(port, routes), interval=0.2)
     return Server(child, port)
 
 
-def routes_answer(port: int) -> Callable[[ChildProcess], bool]:
+def routes_answer(port: int, routes: dict[str, str]) -> Callable[[ChildProcess], bool]:
     """A readiness test: every route has answered the expected JSON (a wrong answer raises)."""
-    pending = dict(ROUTES)
+    pending = dict(routes)
 
     def ready(child: ChildProcess) -> bool:
         for name, path in list(pending.items()):
@@ -292,6 +359,14 @@ def routes_answer(port: int) -> Callable[[ChildProcess], bool]:
         return True
 
     return ready
+
+
+def empty_queues(broker: str) -> None:
+    """Drop the messages the enqueueing routes left (nothing consumes them here)."""
+    import redis
+
+    client = redis.Redis.from_url(broker)
+    client.flushdb()
 
 
 # -- clients --------------------------------------------------------------------------------
@@ -431,62 +506,93 @@ def fmt_ms(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f} ms"
 
 
-def summarize(samples: dict[str, list[Sample]]) -> dict[str, dict[str, float | None]]:
-    """Median over rounds of requests/s and latencies, per route."""
-    result: dict[str, dict[str, float | None]] = {}
-    for name, runs in samples.items():
-        p50 = [s.p50_ms for s in runs if s.p50_ms is not None]
-        p99 = [s.p99_ms for s in runs if s.p99_ms is not None]
-        rates = [s.rps for s in runs]
-        result[name] = {
-            "rps": statistics.median(rates),
-            "min": min(rates),
-            "max": max(rates),
-            "p50": statistics.median(p50) if p50 else None,
-            "p99": statistics.median(p99) if p99 else None,
-        }
-    return result
+@dataclass
+class Summary:
+    """Median over rounds of one route on one server."""
+
+    rps: float
+    low: float
+    high: float
+    p50: float | None
+    p99: float | None
 
 
-def per_round_ratio(samples: dict[str, list[Sample]]) -> float:
-    """Median over rounds of step / faster baseline within the same round."""
-    ratios = [
-        step.rps / max(samples[name][index].rps for name in BASELINES)
-        for index, step in enumerate(samples[STEP_ROUTE])
-    ]
-    return statistics.median(ratios)
+def summarize(runs: list[Sample]) -> Summary:
+    p50 = [s.p50_ms for s in runs if s.p50_ms is not None]
+    p99 = [s.p99_ms for s in runs if s.p99_ms is not None]
+    rates = [s.rps for s in runs]
+    return Summary(statistics.median(rates), min(rates), max(rates),
+                   statistics.median(p50) if p50 else None, statistics.median(p99) if p99 else None)
 
 
-def render(summary: dict[str, dict[str, float | None]]) -> tuple[str, str]:
-    """The markdown table and the ratio line."""
-    lines = [
-        "| route | requests/s (median) | min–max over rounds | p50 latency | p99 latency |",
-        "| --- | ---: | ---: | ---: | ---: |",
-    ]
-    for name, path in ROUTES.items():
-        row = summary[name]
-        lines.append(
-            f"| {name} `{path}` | {row['rps']:.0f} | {row['min']:.0f}–{row['max']:.0f} "
-            f"| {fmt_ms(row['p50'])} | {fmt_ms(row['p99'])} |"
-        )
-    best = max(BASELINES, key=lambda n: summary[n]["rps"] or 0.0)
-    ratio = (summary[STEP_ROUTE]["rps"] or 0.0) / (summary[best]["rps"] or 1.0)
-    verdict = "met" if ratio >= TARGET_RATIO else f"NOT met: {ratio:.3f}"
-    ratio_line = (
-        f"ratio step/baseline = {ratio:.2f} (target >= {TARGET_RATIO:.2f}; {verdict}; "
-        f"baseline = the faster plain view, here the {best})"
-    )
-    return "\n".join(lines), ratio_line
+def per_round_ratio(samples: dict[str, list[Sample]], route: str, baseline: str) -> float:
+    """Median over rounds of ``route / baseline`` within the same round."""
+    return statistics.median(a.rps / b.rps for a, b in zip(samples[route], samples[baseline], strict=True))
+
+
+def verdict(ratio: float) -> str:
+    return "met" if ratio >= TARGET_RATIO else "NOT met"
+
+
+def render(results: dict[str, dict[str, list[Sample]]]) -> str:
+    """The tables and the ratio lines for every server measured."""
+    servers = list(results)
+    out = ["| route | " + " | ".join(f"{s} req/s" for s in servers) + " |",
+           "| --- | " + " | ".join("---:" for _ in servers) + " |"]
+    summaries = {s: {r: summarize(runs) for r, runs in results[s].items()} for s in servers}
+    for route, path in ROUTES.items():
+        cells = []
+        for server in servers:
+            row = summaries[server].get(route)
+            cells.append("n/a" if row is None else f"{row.rps:.0f} ({row.low:.0f}–{row.high:.0f})")
+        out.append(f"| {route} `{path}` | " + " | ".join(cells) + " |")
+    out.append("")
+    out.append("| ratio (same server, same run) | " + " | ".join(servers) + " |")
+    out.append("| --- | " + " | ".join("---:" for _ in servers) + " |")
+    checks: list[tuple[str, str, str]] = [*((step, PLAIN, f"{step} / sync view") for step in STEPS),
+                                          ("DRF APIView", PLAIN, "DRF APIView / sync view"),
+                                          (*ENQUEUE_PAIR, "step + enqueue / view + on_commit(delay)")]
+    for route, baseline, label in checks:
+        cells = []
+        for server in servers:
+            row, base = summaries[server].get(route), summaries[server].get(baseline)
+            if row is None or base is None:
+                cells.append("n/a")
+                continue
+            ratio = row.rps / base.rps
+            mark = "" if route == "DRF APIView" else f" {verdict(ratio)}"
+            cells.append(f"{ratio:.2f} (rounds {per_round_ratio(results[server], route, baseline):.2f}){mark}")
+        out.append(f"| {label} | " + " | ".join(cells) + " |")
+    best_step = max(((s, r) for s in servers for r in STEPS), key=lambda k: summaries[k[0]][k[1]].rps)
+    best_plain = max(servers, key=lambda s: summaries[s][PLAIN].rps)
+    ratio = summaries[best_step[0]][best_step[1]].rps / summaries[best_plain][PLAIN].rps
+    out.append("")
+    out.append(f"fastest step route: {best_step[1]} on {best_step[0]}, {summaries[best_step[0]][best_step[1]].rps:.0f}"
+               f" req/s; fastest plain view: {best_plain}, {summaries[best_plain][PLAIN].rps:.0f} req/s; "
+               f"ratio {ratio:.2f} (target >= {TARGET_RATIO}; {verdict(ratio)})")
+    out.append("")
+    out.append("| latency p50 / p99 | " + " | ".join(servers) + " |")
+    out.append("| --- | " + " | ".join("---:" for _ in servers) + " |")
+    for route in ROUTES:
+        cells = []
+        for server in servers:
+            row = summaries[server].get(route)
+            cells.append("n/a" if row is None else f"{fmt_ms(row.p50)} / {fmt_ms(row.p99)}")
+        out.append(f"| {route} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=5000, help="requests per route per round (default 5000)")
+    parser.add_argument("--requests", type=int, default=3000, help="requests per route per round (default 3000)")
     parser.add_argument("--concurrency", type=int, default=32, help="open connections (default 32)")
-    parser.add_argument("--server", choices=("uvicorn", "wsgi"), default="uvicorn",
-                        help="uvicorn (ASGI, 1 worker) or wsgi (gunicorn gthread, 1 worker, if installed)")
-    parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds (default 7)")
+    parser.add_argument("--servers", default=",".join(SERVERS),
+                        help=f"comma-separated, from {', '.join(SERVERS)} (default: all)")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default 5)")
     parser.add_argument("--warmup", type=int, default=1000, help="warm-up requests per route (default 1000)")
+    parser.add_argument("--broker", default=f"redis://127.0.0.1:6379/{BROKER_DB}",
+                        help=f"Redis for the enqueueing routes (default db {BROKER_DB}, emptied by the script)")
+    parser.add_argument("--dev", action="store_true", help="also measure a step under motia_dev")
     parser.add_argument("--client", metavar="URL", help=argparse.SUPPRESS)
     parser.add_argument("--python-client", action="store_true", help="use the Python client even if wrk exists")
     parser.add_argument("--wrk-threads", type=int, default=1, help="wrk threads (default 1)")
@@ -496,6 +602,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.requests < 1 or args.concurrency < 1 or args.rounds < 1 or args.warmup < 0:
         parser.error("--requests, --concurrency and --rounds must be positive, --warmup non-negative")
+    args.server_list = [s.strip() for s in args.servers.split(",") if s.strip()]
+    unknown = sorted(set(args.server_list) - set(SERVERS))
+    if unknown:
+        parser.error(f"unknown server(s): {', '.join(unknown)}")
     return args
 
 
@@ -506,50 +616,59 @@ def find_wrk(disabled: bool) -> str | None:
     return "/usr/bin/wrk" if Path("/usr/bin/wrk").exists() else shutil.which("wrk")
 
 
-def measure(args: argparse.Namespace, workdir: Path, wrk: str | None,
-            cpus: tuple[int | None, int | None]) -> dict[str, list[Sample]]:
-    """Start the server, warm up, run the interleaved rounds, stop the server."""
-    paths = write_project(workdir)
-    server_cpu, client_cpu = cpus
+class Bench:
+    """The generated project, and how load is sent to one of its servers."""
 
-    def load(url: str, requests: int) -> Sample:
-        if wrk:
-            return run_wrk(wrk, paths["lua"], url, requests, args.concurrency, args.wrk_threads, client_cpu)
-        return run_python_client(url, requests, args.concurrency, client_cpu)
+    def __init__(self, args: argparse.Namespace, workdir: Path, wrk: str | None,
+                 cpus: tuple[int | None, int | None]) -> None:
+        self.args = args
+        self.workdir = workdir
+        self.wrk = wrk
+        self.server_cpu, self.client_cpu = cpus
+        self.paths = write_project(workdir)
+        # the execution records written while tracing is on need their tables
+        subprocess.run([sys.executable, "-m", "django", "migrate", "-v", "0", "--skip-checks"], cwd=workdir,
+                       env=site_env(self.paths["site"], args.broker), check=True)
 
-    names = list(ROUTES)
-    samples: dict[str, list[Sample]] = {name: [] for name in names}
-    server = start_server(args.server, paths["site"], workdir, args.concurrency, server_cpu)
-    try:
-        for name in names if args.warmup else ():
-            load(server.url(ROUTES[name]), args.warmup)
-        for index in range(args.rounds):
-            shift = index % len(names)
-            cells = []
-            for name in names[shift:] + names[:shift]:
-                sample = load(server.url(ROUTES[name]), args.requests)
-                if sample.errors:
-                    raise RuntimeError(f"{sample.errors} failed requests on {ROUTES[name]}")
-                samples[name].append(sample)
-                cells.append(f"{name} {sample.rps:.0f}/s")
-            print(f"  round {index + 1}: " + ", ".join(cells), flush=True)
-    except BaseException:
-        server.child.stop()
-        print(f"server log:\n{server.child.tail()}", file=sys.stderr)
-        raise
-    finally:
-        server.child.stop()
-    return samples
+    def load(self, url: str, requests: int) -> Sample:
+        if self.wrk:
+            return run_wrk(self.wrk, self.paths["lua"], url, requests, self.args.concurrency, self.args.wrk_threads,
+                           self.client_cpu)
+        return run_python_client(url, requests, self.args.concurrency, self.client_cpu)
+
+    def measure(self, kind: str, routes: dict[str, str], rounds: int) -> dict[str, list[Sample]]:
+        """Start one server, warm up, run the interleaved rounds, stop the server."""
+        names = list(routes)
+        samples: dict[str, list[Sample]] = {name: [] for name in names}
+        server = start_server(kind, self.paths["site"], self.workdir, self.args.broker, self.server_cpu, routes)
+        try:
+            for name in names if self.args.warmup else ():
+                self.load(server.url(routes[name]), self.args.warmup)
+            for index in range(rounds):
+                shift = index % len(names)
+                cells = []
+                for name in names[shift:] + names[:shift]:
+                    sample = self.load(server.url(routes[name]), self.args.requests)
+                    if sample.errors:
+                        raise RuntimeError(f"{sample.errors} failed requests on {routes[name]}")
+                    samples[name].append(sample)
+                    cells.append(f"{name} {sample.rps:.0f}/s")
+                print(f"  {kind} round {index + 1}: " + ", ".join(cells), flush=True)
+        except BaseException:
+            server.child.stop()
+            print(f"server log:\n{server.child.tail()}", file=sys.stderr)
+            raise
+        finally:
+            server.child.stop()
+            empty_queues(self.args.broker)
+        return samples
 
 
 def main(argv: list[str]) -> int:
-    """Run the benchmark and print the table; 0 on success (whatever the ratio)."""
+    """Run the benchmark and print the tables; 0 on success (whatever the ratios)."""
     args = parse_args(argv)
     if args.client:
         client_main(args.client, args.requests, args.concurrency)
-        return 0
-    if args.server == "wsgi" and importlib.util.find_spec("gunicorn") is None:
-        print("gunicorn is not installed: skipping --server wsgi (pip install gunicorn to enable it)")
         return 0
     import django
 
@@ -559,19 +678,22 @@ def main(argv: list[str]) -> int:
     cpus: tuple[int | None, int | None] = (
         (available[0], available[1]) if len(available) >= 2 and not args.no_pin else (None, None)
     )
-    server_label = ("uvicorn (ASGI, 1 worker, no access log)" if args.server == "uvicorn"
-                    else "gunicorn (WSGI, 1 gthread worker)")
     client_label = f"wrk ({wrk}, {args.wrk_threads} thread)" if wrk else "asyncio keep-alive client process"
-    pinned = f", server pinned to CPU {cpus[0]}, client to CPU {cpus[1]}" if cpus[0] is not None else ""
-    print(f"server: {server_label}; client: {client_label}")
-    print(f"python {sys.version.split()[0]}, Django {django.get_version()}, {os.cpu_count()} CPUs{pinned}")
-    print(f"{args.rounds} rounds x {len(ROUTES)} routes x {args.requests} requests, "
-          f"concurrency {args.concurrency}, warm-up {args.warmup} per route")
+    pinned_label = f", server pinned to CPU {cpus[0]}, client to CPU {cpus[1]}" if cpus[0] is not None else ""
+    print(f"servers: {', '.join(args.server_list)}; client: {client_label}")
+    print(f"python {sys.version.split()[0]}, Django {django.get_version()}, {os.cpu_count()} CPUs{pinned_label}")
+    print(f"{args.rounds} rounds x {len(ROUTES)} routes x {args.requests} requests, concurrency {args.concurrency}, "
+          f"warm-up {args.warmup} per route, tracing {args.tracing}")
     with tempfile.TemporaryDirectory(prefix="motia-bench-http-") as tmp:
-        samples = measure(args, Path(tmp), wrk, cpus)
-    table, ratio_line = render(summarize(samples))
-    print(f"\n{table}\n\n{ratio_line}")
-    print(f"(median of the per-round ratios: {per_round_ratio(samples):.2f})")
+        bench = Bench(args, Path(tmp), wrk, cpus)
+        results = {kind: bench.measure(kind, ROUTES, args.rounds) for kind in args.server_list}
+        print(f"\n{render(results)}")
+        if args.dev:
+            dev_routes = {PLAIN: ROUTES[PLAIN], "step, sync handler": ROUTES["step, sync handler"],
+                          "step, async handler": ROUTES["step, async handler"]}
+            dev = {name: summarize(runs) for name, runs in bench.measure("motia_dev", dev_routes, 3).items()}
+            print("\nunder motia_dev (uvicorn with reload, one process): "
+                  + ", ".join(f"{name} {row.rps:.0f} req/s" for name, row in dev.items()))
     return 0
 
 

@@ -9,19 +9,20 @@ class MotiaConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from celery import current_app
-
-        from . import checks, signals  # noqa: F401  (registers system checks and change triggers)
+        from . import changes, checks  # noqa: F401  (checks registers the system checks)
         from .conf import motia_settings
         from .cron import scheduler  # noqa: F401  (the cron tick task, the beat start check)
         from .logs import install_default_handler, install_stored_handler
-        from .queues import tasks, worker  # noqa: F401  (registers the Celery tasks)
+        from .queues import app, tasks, worker  # noqa: F401  (tasks registers the Celery tasks)
         from .queues.broker import tune_transport
         from .registry import get_registry
-        from .streams import realtime  # noqa: F401  (forwards committed stream changes to WebSocket subscribers)
+        from .streams import realtime
 
         install_default_handler(motia_settings().LOG_FORMAT)
         install_stored_handler()
         get_registry()
-        worker.install(current_app)
-        tune_transport(current_app)
+        changes.connect()
+        realtime.connect()
+        worker.connect()
+        if app.is_initialised():
+            tune_transport(app.celery_app())

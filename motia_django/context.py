@@ -7,10 +7,10 @@ handler can do (enqueue, state, streams, logging) lives here once.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from .execution import NotAwaited, Pending, acall, call, in_async_code, positional_arity
 from .logs import StepLogger
 from .steps.io import ApiRequest, MotiaHttpArgs, TriggerInfo
 
@@ -29,21 +29,8 @@ class UndeclaredTopic(ValueError):
     """A step enqueued to a topic missing from its ``enqueues``."""
 
 
-class NoMatchingHandler(LookupError):
+class NoMatchingHandler(LookupError, RuntimeError):
     """``ctx.match`` found no handler for the trigger and no ``default``."""
-
-
-def _accepts_argument(fn: Callable[..., Any]) -> bool:
-    try:
-        params = inspect.signature(fn).parameters.values()
-    except (TypeError, ValueError):
-        return True
-    return any(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL) for p in params)
-
-
-async def _call(fn: Callable[..., Any], *args: Any) -> Any:
-    result = fn(*args)
-    return await result if inspect.isawaitable(result) else result
 
 
 class FlowContext(Generic[TEnqueueData]):
@@ -59,6 +46,7 @@ class FlowContext(Generic[TEnqueueData]):
         #: How many triggered hops led here (0 for HTTP and cron); bounds state/stream trigger chains.
         self.depth = depth
         self.logger = StepLogger(step.name, trace_id)
+        self._pending: list[Pending[Any]] | None = None
 
     @property
     def step_name(self) -> str:
@@ -132,8 +120,18 @@ class FlowContext(Generic[TEnqueueData]):
             return value.body
         return None if self.is_cron() else value
 
-    async def match(self, handlers: Mapping[str, Callable[..., Any]]) -> Any:
-        """Run the handler for this trigger kind (``http``/``api``, ``queue``, ... or ``default``)."""
+    def match(self, handlers: Mapping[str, Callable[..., Any]]) -> Any:
+        """Run the handler for this trigger kind (``http``/``api``, ``queue``, ... or ``default``).
+
+        From a sync handler it returns the branch's result; from an async handler, ``await`` it.
+        Each branch runs as its own kind: a sync branch may use the ORM and plain state calls.
+        """
+        chosen, args = self._branch(handlers)
+        if in_async_code():
+            return Pending("ctx.match", lambda: acall(chosen, *args))
+        return call(chosen, *args)
+
+    def _branch(self, handlers: Mapping[str, Callable[..., Any]]) -> tuple[Callable[..., Any], tuple[Any, ...]]:
         kind = str(self.trigger.type)
         names = ("http", "api") if kind == "http" else ("queue", "event") if kind == "queue" else (kind,)
         chosen = next((handlers[n] for n in names if handlers.get(n)), None) or handlers.get("default")
@@ -142,6 +140,23 @@ class FlowContext(Generic[TEnqueueData]):
                 f"ctx.match() has no handler for a {kind!r} trigger and no 'default' "
                 f"(given: {', '.join(handlers) or 'none'})"
             )
-        if _accepts_argument(chosen):
-            return await _call(chosen, self.input_value)
-        return await _call(chosen)
+        return chosen, (self.input_value,)[:positional_arity(chosen)]
+
+    # -- awaitables handed out in async code --------------------------------------------------
+    def track(self, pending: Pending[Any]) -> None:
+        """Remember an awaitable this execution handed out (see :meth:`raise_for_unawaited`)."""
+        if self._pending is None:
+            self._pending = []
+        self._pending.append(pending)
+
+    def raise_for_unawaited(self) -> None:
+        """Fail the execution if the handler dropped an awaitable: that call did nothing."""
+        if not self._pending:
+            return
+        dropped = [p.label for p in self._pending if not p.awaited]
+        self._pending = None
+        if dropped:
+            raise NotAwaited(
+                f"{', '.join(dict.fromkeys(dropped))}(...) was called from async code but never awaited, so it "
+                f"did nothing: write 'await {dropped[0]}(...)'"
+            )

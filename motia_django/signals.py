@@ -1,103 +1,15 @@
-"""Changes to state and stream items become state and stream triggers.
+"""The signals motia-django sends, for projects and integrations to receive.
 
-``post_save`` / ``post_delete`` on :class:`StateEntry` and :class:`StreamItem`
-describe the change; once the transaction commits, each watching step gets it
-through the queue runtime (same retries and dead letters as messages) and the
-:data:`stream_changed` signal tells real-time subscribers.  A rolled-back write
-fires nothing.
+Only declarations live here; the app's own receivers are connected in
+``MotiaConfig.ready()``.
 """
 
 from __future__ import annotations
 
-import logging
-import time
-from typing import Any
-
-from django.db import transaction
-from django.db.models.signals import post_delete, post_save
-from django.dispatch import Signal, receiver
-
-from .conf import motia_settings
-from .execution import current_context
-from .models import KeyedValue, StateEntry, StreamItem
-from .registry import Binding, get_registry
-from .steps.triggers import StreamTrigger
-from .tracing import new_trace_id
+from django.dispatch import Signal
 
 __all__ = ["stream_changed"]
-
-logger = logging.getLogger("motia.triggers")
 
 #: Sent after commit for every stream item change: ``stream``, ``group_id``, ``item_id``,
 #: ``event`` (``{"type": "create"|"update"|"delete", "data": item}``), ``timestamp`` (ms).
 stream_changed = Signal()
-
-
-def _origin() -> tuple[str, int]:
-    ctx = current_context()
-    return (ctx.trace_id, ctx.depth + 1) if ctx is not None else (new_trace_id(), 1)
-
-
-def _fire(bindings: list[Binding], data: dict[str, Any], what: str) -> None:
-    from .queues.outbox import dispatch
-    from .queues.publisher import build_envelope
-
-    if not bindings:
-        return
-    trace_id, depth = _origin()
-    limit = motia_settings().MAX_TRIGGER_DEPTH
-    if depth > limit:
-        logger.error(
-            "stopped a runaway trigger chain: %s is %d hops deep (MAX_TRIGGER_DEPTH=%d), trace %s",
-            what, depth, limit, trace_id,
-        )
-        return
-    envelope = build_envelope(None, data, trace_id=trace_id, source=what, depth=depth)
-    dispatch(bindings, envelope)
-
-
-def _state_change(instance: KeyedValue, event_type: str, old: Any, new: Any) -> None:
-    data = {"group_id": instance.group, "item_id": instance.key, "old_value": old, "new_value": new,
-            "event_type": event_type}
-    _fire(get_registry().state_watchers, data, f"state {instance.group}/{instance.key}")
-
-
-def _watches(binding: Binding, item: StreamItem) -> bool:
-    trigger = binding.trigger
-    assert isinstance(trigger, StreamTrigger)
-    return (
-        trigger.stream_name == item.stream
-        and trigger.group_id in (None, item.group)
-        and trigger.item_id in (None, item.key)
-    )
-
-
-def _stream_change(item: StreamItem, event_type: str, value: Any) -> None:
-    data = {"stream_name": item.stream, "group_id": item.group, "id": item.key,
-            "event": {"type": event_type, "data": value}, "timestamp": int(time.time() * 1000)}
-    _fire([b for b in get_registry().stream_watchers if _watches(b, item)], data, f"stream {item.stream}")
-    transaction.on_commit(
-        lambda: stream_changed.send(sender=StreamItem, stream=item.stream, group_id=item.group, item_id=item.key,
-                                    event=data["event"], timestamp=data["timestamp"])
-    )
-
-
-@receiver(post_save, sender=StateEntry, dispatch_uid="motia-state-saved")
-def state_saved(sender: Any, instance: StateEntry, created: bool, **kwargs: Any) -> None:
-    _state_change(instance, "created" if created else "updated", None if created else instance.previous_value,
-                  instance.value)
-
-
-@receiver(post_delete, sender=StateEntry, dispatch_uid="motia-state-deleted")
-def state_deleted(sender: Any, instance: StateEntry, **kwargs: Any) -> None:
-    _state_change(instance, "deleted", instance.value, None)
-
-
-@receiver(post_save, sender=StreamItem, dispatch_uid="motia-stream-saved")
-def stream_saved(sender: Any, instance: StreamItem, created: bool, **kwargs: Any) -> None:
-    _stream_change(instance, "create" if created else "update", instance.value)
-
-
-@receiver(post_delete, sender=StreamItem, dispatch_uid="motia-stream-deleted")
-def stream_deleted(sender: Any, instance: StreamItem, **kwargs: Any) -> None:
-    _stream_change(instance, "delete", instance.value)

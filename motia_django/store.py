@@ -3,31 +3,25 @@
 ``update`` applies its operations under a row lock inside one transaction, so
 concurrent writers never lose each other's changes (``SELECT ... FOR UPDATE`` on
 PostgreSQL; on SQLite, a write transaction, with ``transaction_mode=IMMEDIATE``).
-Every method is awaitable from async code and returns its result directly when
-called from a sync handler.
+The store itself is sync; :mod:`.state` and :mod:`.streams` make its methods
+awaitable from async code.
 """
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-from asgiref.sync import sync_to_async
 from django.db import IntegrityError, transaction
 
 if TYPE_CHECKING:
     from .models import KeyedValue
 
-__all__ = ["InvalidOperation", "JsonStore", "SetResult", "apply_operations", "dual"]
+__all__ = ["InvalidOperation", "JsonStore", "SetResult", "apply_operations"]
 
 _List = list  # JsonStore.list shadows the builtin inside the class
-
-T = TypeVar("T")
-
 
 class InvalidOperation(ValueError):
     """A bad value, key or update operation; nothing was written."""
@@ -43,22 +37,6 @@ class SetResult:
     def __getitem__(self, key: str) -> Any:
         return {"old_value": self.old_value, "new_value": self.new_value, "oldValue": self.old_value,
                 "newValue": self.new_value}[key]
-
-
-def dual(fn: Callable[..., T]) -> Callable[..., Any]:
-    """Awaitable inside an event loop, direct in sync code (a sync handler's thread)."""
-
-    async_fn = sync_to_async(fn)
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return fn(*args, **kwargs)
-        return async_fn(*args, **kwargs)
-
-    return wrapper
 
 
 def _check_json(value: Any) -> None:

@@ -5,10 +5,14 @@ from __future__ import annotations
 from django.urls import URLPattern, re_path
 
 from .conf import motia_settings
-from .http.routing import build_urlpatterns
-from .http.views import not_found
+from .http.routing import RouteTable, StepPattern
+from .http.views import async_step_view, not_found, step_view
 from .registry import get_registry
 
-urlpatterns: list[URLPattern] = build_urlpatterns(get_registry().routes)
+_table = RouteTable(get_registry().routes)
+urlpatterns: list[URLPattern] = [
+    StepPattern(routes.regex, step_view, async_step_view, {"routes": routes, "table": _table})
+    for routes in _table.paths
+]
 if motia_settings().JSON_NOT_FOUND:
     urlpatterns.append(re_path(r"^(?P<path>.*)$", not_found))

@@ -30,6 +30,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["TEST"] = {"NAME": f"test_motia_{RUN_ID}"}
 
+#: Servers started with MOTIA_TEST_ATOMIC_REQUESTS=1 wrap every request in a transaction.
+DATABASES["default"]["ATOMIC_REQUESTS"] = os.environ.get("MOTIA_TEST_ATOMIC_REQUESTS") == "1"
+
 if CELERY_BROKER_URL.startswith("redis://"):  # noqa: F405
     CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": f"motia-test-{RUN_ID}:"}
 

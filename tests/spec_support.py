@@ -3,12 +3,12 @@
 Each example under ``tests/spec_steps`` is discovered on its own and exercised
 through the same code paths production uses:
 
-* HTTP triggers go through :func:`motia_django.http.views.step_view` with a
+* HTTP triggers go through :func:`motia_django.http.views.async_step_view` with a
   request from :class:`django.test.AsyncRequestFactory`;
 * queue messages, cron ticks and state changes get a
   :class:`~motia_django.context.FlowContext` built from the registry's binding;
   the trigger's input schema and condition are checked as a worker would, then
-  the handler runs through :func:`motia_django.execution.run_handler`.
+  the handler runs through :mod:`motia_django.execution`.
 
 ``ctx.enqueue`` publishes through :mod:`motia_django.queues.publisher`; the tests
 replace its hand-off to the broker (``dispatch``) with :meth:`Outbox.dispatch`
@@ -30,7 +30,7 @@ from django.test import AsyncRequestFactory
 
 from motia_django.context import FlowContext
 from motia_django.http.routing import RouteTable
-from motia_django.http.views import step_view
+from motia_django.http.views import async_step_view
 from motia_django.queues.delivery import execute
 from motia_django.registry import Binding, Registry
 from motia_django.steps.definition import StepDefinition
@@ -66,7 +66,7 @@ def run_binding(binding: Binding, input_value: Any, trace_id: str) -> tuple[Any,
 
     Returns the handler's result (``None`` when the condition skipped it) and the context.
     """
-    _, result, ctx = async_to_sync(execute)(binding, input_value, trace_id)
+    _, result, ctx = execute(binding, input_value, trace_id)
     return result, ctx
 
 
@@ -186,7 +186,7 @@ class SpecApp:
         assert found is not None, f"no route serves {method} {path}"
         routes, groups = found
         start = time.monotonic()
-        response = await step_view(request, *groups, routes=routes, table=self.table)
+        response = await async_step_view(request, *groups, routes=routes, table=self.table)
         chunks: list[tuple[float, bytes]] = []
         if response.streaming:
             async for chunk in response.streaming_content:  # type: ignore[union-attr]

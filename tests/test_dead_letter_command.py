@@ -39,8 +39,10 @@ def test_list_filters_by_step_topic_and_error() -> None:
 
 def test_replay_sends_the_message_again_with_fresh_attempts(monkeypatch: pytest.MonkeyPatch) -> None:
     sent: list[tuple[str, dict[str, object]]] = []
-    monkeypatch.setattr("motia_django.queues.tasks.deliver.apply_async",
-                        lambda args, **options: sent.append(args))
+    from motia_django.queues.app import celery_app
+
+    monkeypatch.setattr(celery_app(), "send_task",
+                        lambda name, args, **options: sent.append(args) if name == "motia.deliver" else None)
     letter = bury("retry-fixed", "retry-fixed#0:t.fixed", "t.fixed")
     assert "replayed 1 dead letter(s)" in run("replay", str(letter.id))
     assert not DeadLetter.objects.exists() and not OutboxMessage.objects.exists()

@@ -3,20 +3,27 @@
 Routes sharing a shape (``/todos/:id`` and ``/todos/{todoId}``) share one URL
 pattern and are told apart by method; a method missing on the first matching
 pattern is looked up on the later ones before answering 405.
+
+A :class:`StepPattern` resolves to the sync view when Django resolves the URL
+in sync code (WSGI, the test client) and to the async view on an event loop
+(ASGI), so neither server pays for a bridge it does not need.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
-from django.urls import URLPattern, re_path
+from django.urls import URLPattern
+from django.urls.resolvers import RegexPattern, ResolverMatch
 
 from ..registry import Binding
 from ..steps.triggers import ApiTrigger
 
-__all__ = ["PathRoutes", "RouteTable", "build_urlpatterns"]
+__all__ = ["PathRoutes", "RouteTable", "StepPattern"]
 
 _PARAM = re.compile(r":[^/]+|\{[^/{}]+\}")
 
@@ -67,8 +74,16 @@ class RouteTable:
         return sorted({m for r in self.paths if r.compiled.match(path) for m in r.methods})
 
 
-def build_urlpatterns(bindings: Iterable[Binding]) -> list[URLPattern]:
-    from .views import step_view
+class StepPattern(URLPattern):
+    """A step route: the sync view under WSGI, the async view under ASGI."""
 
-    table = RouteTable(bindings)
-    return [re_path(routes.regex, step_view, {"routes": routes, "table": table}) for routes in table.paths]
+    def __init__(self, regex: str, sync_view: Callable[..., Any], async_view: Callable[..., Any],
+                 default_args: dict[str, Any]) -> None:
+        super().__init__(RegexPattern(regex, is_endpoint=True), sync_view, default_args)
+        self.async_view = async_view
+
+    def resolve(self, path: str) -> ResolverMatch | None:
+        match = super().resolve(path)
+        if match is not None and asyncio._get_running_loop() is not None:
+            match.func = self.async_view
+        return match

@@ -1,5 +1,23 @@
 """The Django views that serve HTTP triggers.
 
+Each route has two views, and :class:`~.routing.StepPattern` hands Django the
+one that fits the server: :func:`step_view` (sync) under WSGI and
+:func:`async_step_view` under ASGI.  The route's own chain (middleware,
+condition, handler) then runs as its kind:
+
+================  ===================================  ===========================================
+chain             WSGI (sync view)                     ASGI (async view)
+================  ===================================  ===========================================
+all sync          called on the request thread         in the request's thread, as Django runs
+                                                       a sync view
+any part async    on the request thread's event loop   on the server's event loop
+================  ===================================  ===========================================
+
+A sync chain runs inside ``transaction.atomic()`` for every database with
+``ATOMIC_REQUESTS``, and a handler exception rolls it back (as in a Django
+view); an async chain is not wrapped, as Django refuses ``ATOMIC_REQUESTS`` for
+async views.
+
 Step routes are APIs called with tokens, not browser forms, so they are exempt
 from Django's CSRF check; a step that relies on session cookies should add its
 own check as step middleware.
@@ -11,10 +29,16 @@ import asyncio
 import functools
 import logging
 import time
+from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from typing import Any
 
+from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
+from django.db import connections, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.urls import Resolver404, resolve
@@ -23,19 +47,19 @@ from django.views.decorators.csrf import csrf_exempt
 
 from ..conf import motia_settings
 from ..context import FlowContext
-from ..execution import condition_passes, run_handler
+from ..execution import acondition_passes, arun_handler, condition_passes, is_async, run_coroutine, run_handler
 from ..registry import Binding
 from ..schemas import SchemaViolation
 from ..steps.io import ApiResponse, MotiaHttpArgs
 from ..steps.triggers import ApiTrigger
 from ..tracing import records, trace_id_from_headers
-from .middleware import Endpoint, compose, global_middleware
+from .middleware import AsyncEndpoint, SyncEndpoint, compose_async, compose_sync, global_middleware
 from .request import BodyTooLarge, MalformedBody, build_api_request
 from .response import json_response, normalize_response, render_response
 from .routing import PathRoutes, RouteTable
 from .streaming import HttpStreamResponse
 
-__all__ = ["not_found", "step_view"]
+__all__ = ["async_step_view", "not_found", "step_view"]
 
 logger = logging.getLogger("motia.http")
 
@@ -44,100 +68,267 @@ class _ConditionFailed(Exception):
     pass
 
 
+class ResponseSchemaViolation(AssertionError):
+    """A handler's response broke its ``response_schema`` (raised under ``STRICT_RESPONSE_SCHEMA``)."""
+
+
+# -- the chain of one route, built once -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Chain:
+    """Middleware, then body validation, then the condition, then the handler."""
+
+    is_async: bool
+    #: an async chain with sync parts (a sync middleware, condition or handler)
+    mixed: bool
+    run_sync: SyncEndpoint
+    run_async: AsyncEndpoint
+
+
+def _invalid_body(trigger: ApiTrigger, req: Any, ctx: FlowContext[Any]) -> ApiResponse[Any] | None:
+    if trigger.body is None:
+        return None
+    try:
+        trigger.body.validate(req.request.body if isinstance(req, MotiaHttpArgs) else req.body)
+    except SchemaViolation as exc:
+        return ApiResponse(
+            400,
+            {"error": "Request body failed validation", "errors": [e.as_dict() for e in exc.errors],
+             "traceId": ctx.trace_id},
+        )
+    return None
+
+
 @functools.lru_cache(maxsize=1024)
-def _pipeline(binding: Binding, global_paths: tuple[str, ...]) -> Endpoint:
-    """Middleware, then body validation, then the condition, then the handler; built once per route."""
+def chain_for(binding: Binding, global_paths: tuple[str, ...]) -> Chain:
     trigger = binding.trigger
     assert isinstance(trigger, ApiTrigger)
+    step = binding.step
+    layers = (*global_middleware(global_paths), *(trigger.middleware or ()))
 
-    async def endpoint(req: Any, ctx: FlowContext[Any]) -> Any:
-        if trigger.body is not None:
-            try:
-                trigger.body.validate(req.request.body if isinstance(req, MotiaHttpArgs) else req.body)
-            except SchemaViolation as exc:
-                return ApiResponse(
-                    400,
-                    {"error": "Request body failed validation", "errors": [e.as_dict() for e in exc.errors],
-                     "traceId": ctx.trace_id},
-                )
-        if not await condition_passes(trigger.condition, req, ctx):
+    def endpoint(req: Any, ctx: FlowContext[Any]) -> Any:
+        invalid = _invalid_body(trigger, req, ctx)
+        if invalid is not None:
+            return invalid
+        if not condition_passes(trigger.condition, req, ctx):
             raise _ConditionFailed
-        return await run_handler(binding.step, req, ctx)
+        return run_handler(step, req, ctx)
 
-    return compose((*global_middleware(global_paths), *(trigger.middleware or ())), endpoint)
+    async def aendpoint(req: Any, ctx: FlowContext[Any]) -> Any:
+        invalid = _invalid_body(trigger, req, ctx)
+        if invalid is not None:
+            return invalid
+        if not await acondition_passes(trigger.condition, req, ctx):
+            raise _ConditionFailed
+        return await arun_handler(step, req, ctx)
+
+    kinds = [is_async(fn) for fn in (*layers, trigger.condition, step.handler) if fn is not None]
+    return Chain(any(kinds), any(kinds) and not all(kinds), compose_sync(layers, endpoint),
+                 compose_async(layers, aendpoint))
 
 
-@csrf_exempt
-async def step_view(request: HttpRequest, *args: str, routes: PathRoutes, table: RouteTable) -> HttpResponseBase:
+# -- views ----------------------------------------------------------------------------------------
+
+
+def _route(
+    request: HttpRequest, args: tuple[str, ...], routes: PathRoutes, table: RouteTable
+) -> tuple[Binding, dict[str, str]] | HttpResponseBase:
     method = request.method or "GET"
     if method in routes.methods:
-        path_params = routes.params(method, args)
-    else:
-        found = table.lookup(request.path_info.lstrip("/"), method)
-        if found is None:
-            allowed = table.allowed(request.path_info.lstrip("/"))
-            return json_response(
-                405, {"error": f"Method {method} not allowed", "allowed": allowed}, {"Allow": ", ".join(allowed)}
-            )
-        routes, groups = found
-        path_params = routes.params(method, groups)
-    return await _serve(request, routes.methods[method], path_params)
-
-
-async def _serve(request: HttpRequest, binding: Binding, path_params: dict[str, str]) -> HttpResponseBase:
-    trace_id = trace_id_from_headers(request.META)
-    started_at, started = timezone.now(), time.perf_counter()
-    failure: list[BaseException] = []
-    response = await _run(request, binding, path_params, trace_id, failure)
-    response["X-Trace-Id"] = trace_id
-    if motia_settings().TRACING:
-        records.record_http(
-            trace_id=trace_id, step=binding.step.name, binding=binding.key, status=response.status_code,
-            started_at=started_at, duration_ms=(time.perf_counter() - started) * 1000,
-            error=failure[0] if failure else None,
-        )
-    return response
-
-
-async def _run(
-    request: HttpRequest, binding: Binding, path_params: dict[str, str], trace_id: str, failure: list[BaseException]
-) -> HttpResponseBase:
-    """Serve the request; an exception that became a 500 is appended to ``failure``."""
-    trigger = binding.trigger
-    assert isinstance(trigger, ApiTrigger)
-    options = motia_settings()
-    try:
-        api_request = build_api_request(request, path_params)
-    except BodyTooLarge:
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        return json_response(413, {"error": f"Request body exceeds {limit} bytes", "traceId": trace_id})
-    except MalformedBody as exc:
-        return json_response(400, {"error": "Malformed JSON body", "detail": str(exc), "traceId": trace_id})
-
-    stream = HttpStreamResponse()
-    ctx: FlowContext[Any] = FlowContext(binding.step, binding.trigger_info(), trace_id)
-    ctx.input_value = MotiaHttpArgs(api_request, stream)
-
-    chain = _pipeline(binding, options.MIDDLEWARE)
-    task = asyncio.ensure_future(chain(ctx.input_value, ctx))
-    if await stream.started_before(task):
-        return await _stream(request, stream, task, ctx)
-    try:
-        result = normalize_response(task.result())
-    except _ConditionFailed:
+        return routes.methods[method], routes.params(method, args)
+    found = table.lookup(request.path_info.lstrip("/"), method)
+    if found is None:
+        allowed = table.allowed(request.path_info.lstrip("/"))
         return json_response(
-            options.HTTP_CONDITION_FAILED_STATUS,
-            {"error": "No step accepted this request", "traceId": trace_id},
+            405, {"error": f"Method {method} not allowed", "allowed": allowed}, {"Allow": ", ".join(allowed)}
         )
-    except Exception as exc:
-        failure.append(exc)
-        return _server_error(exc, ctx, options.expose_errors)
-    try:
-        _check_response_schema(trigger, result, ctx, options.STRICT_RESPONSE_SCHEMA)
-    except ResponseSchemaViolation as exc:
-        failure.append(exc)
-        return _server_error(exc, ctx, options.expose_errors)
-    return render_response(result)
+    other, groups = found
+    return other.methods[method], other.params(method, groups)
+
+
+def _mark_non_atomic(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Django must not wrap these views in ``ATOMIC_REQUESTS``: sync chains are wrapped inside them."""
+    view._non_atomic_requests = set(connections)  # type: ignore[attr-defined]
+    return view
+
+
+@_mark_non_atomic
+@csrf_exempt
+def step_view(request: HttpRequest, *args: str, routes: PathRoutes, table: RouteTable) -> HttpResponseBase:
+    """The route's view under WSGI and in Django's test client."""
+    found = _route(request, args, routes, table)
+    if isinstance(found, HttpResponseBase):
+        return found
+    binding, path_params = found
+    chain = chain_for(binding, motia_settings().MIDDLEWARE)
+    if chain.is_async:
+        return run_coroutine(_serve_async(request, binding, chain, path_params))
+    return _serve_sync(request, binding, chain, path_params)
+
+
+@_mark_non_atomic
+@csrf_exempt
+async def async_step_view(
+    request: HttpRequest, *args: str, routes: PathRoutes, table: RouteTable
+) -> HttpResponseBase:
+    """The route's view under ASGI."""
+    found = _route(request, args, routes, table)
+    if isinstance(found, HttpResponseBase):
+        return found
+    binding, path_params = found
+    chain = chain_for(binding, motia_settings().MIDDLEWARE)
+    if chain.is_async:
+        return await _serve_async(request, binding, chain, path_params)
+    return await sync_to_async(_serve_sync, thread_sensitive=True)(request, binding, chain, path_params)
+
+
+# -- serving --------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Execution:
+    """One HTTP execution: its context, and what to record when it ends."""
+
+    binding: Binding
+    trace_id: str
+    started_at: Any
+    started: float
+    error: BaseException | None = None
+
+    @classmethod
+    def begin(cls, request: HttpRequest, binding: Binding) -> _Execution:
+        return cls(binding, trace_id_from_headers(request.META), timezone.now(), time.perf_counter())
+
+    def end(self, response: HttpResponseBase) -> HttpResponseBase:
+        response["X-Trace-Id"] = self.trace_id
+        if motia_settings().TRACING:
+            records.record_http(
+                trace_id=self.trace_id, step=self.binding.step.name, binding=self.binding.key,
+                status=response.status_code, started_at=self.started_at,
+                duration_ms=(time.perf_counter() - self.started) * 1000, error=self.error,
+            )
+        return response
+
+    def context(self, request: HttpRequest, path_params: dict[str, str],
+                stream: HttpStreamResponse) -> FlowContext[Any] | HttpResponseBase:
+        """The handler's context, or the 400/413 answer to a body that cannot be read."""
+        try:
+            api_request = build_api_request(request, path_params)
+        except BodyTooLarge:
+            limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+            return json_response(413, {"error": f"Request body exceeds {limit} bytes", "traceId": self.trace_id})
+        except MalformedBody as exc:
+            return json_response(400, {"error": "Malformed JSON body", "detail": str(exc), "traceId": self.trace_id})
+        ctx: FlowContext[Any] = FlowContext(self.binding.step, self.binding.trigger_info(), self.trace_id)
+        ctx.input_value = MotiaHttpArgs(api_request, stream)
+        return ctx
+
+    def respond(self, ctx: FlowContext[Any], outcome: Callable[[], Any]) -> HttpResponseBase:
+        """Render what the chain returned (``outcome()``), or the error it raised."""
+        options = motia_settings()
+        try:
+            result = normalize_response(outcome())
+            _check_response_schema(self.binding, result, ctx, options.STRICT_RESPONSE_SCHEMA)
+        except _ConditionFailed:
+            return json_response(
+                options.HTTP_CONDITION_FAILED_STATUS,
+                {"error": "No step accepted this request", "traceId": self.trace_id},
+            )
+        except Exception as exc:
+            self.error = exc
+            return _server_error(exc, ctx, options.expose_errors)
+        return render_response(result)
+
+
+def _serve_sync(request: HttpRequest, binding: Binding, chain: Chain, path_params: dict[str, str]) -> HttpResponseBase:
+    execution = _Execution.begin(request, binding)
+    stream = HttpStreamResponse()
+    ctx = execution.context(request, path_params, stream)
+    if isinstance(ctx, HttpResponseBase):
+        return execution.end(ctx)
+    with _atomic_requests() as roll_back:
+        try:
+            result = chain.run_sync(ctx.input_value, ctx)
+        except Exception as exc:
+            response = execution.respond(ctx, functools.partial(_reraise, exc))
+        else:
+            response = _buffered(stream) if stream.started else execution.respond(ctx, lambda: result)
+        if execution.error is not None:
+            roll_back()  # the request failed: nothing the handler wrote stays
+    return execution.end(response)
+
+
+async def _serve_async(
+    request: HttpRequest, binding: Binding, chain: Chain, path_params: dict[str, str]
+) -> HttpResponseBase:
+    execution = _Execution.begin(request, binding)
+    stream = HttpStreamResponse(asyncio.get_running_loop())
+    ctx = execution.context(request, path_params, stream)
+    if isinstance(ctx, HttpResponseBase):
+        return execution.end(ctx)
+    if chain.mixed and isinstance(request, ASGIRequest):
+        task = _with_own_sync_thread(chain.run_async(ctx.input_value, ctx))
+    else:
+        task = asyncio.ensure_future(chain.run_async(ctx.input_value, ctx))
+    if await stream.started_before(task):
+        return execution.end(await _stream(request, stream, task, ctx))
+    return execution.end(execution.respond(ctx, task.result))
+
+
+def _with_own_sync_thread(coroutine: Awaitable[Any]) -> asyncio.Future[Any]:
+    """Run an async chain whose sync parts get a thread of their own, not the request's.
+
+    A sync middleware waits in its thread until the handler returns; were that
+    the request's thread, Django's own middleware could not pass a streamed
+    response on before the handler finished.
+    """
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="motia-request")
+
+    async def run() -> Any:
+        async with ThreadSensitiveContext(executor=executor):
+            return await coroutine
+
+    def release(_: asyncio.Future[Any]) -> None:
+        executor.submit(connections.close_all)
+        executor.shutdown(wait=False)
+
+    task = asyncio.ensure_future(run())
+    task.add_done_callback(release)
+    return task
+
+
+def _reraise(exc: BaseException) -> Any:
+    raise exc
+
+
+@contextmanager
+def _atomic_requests() -> Iterator[Callable[[], None]]:
+    """``transaction.atomic()`` on each ``ATOMIC_REQUESTS`` database; yields the way to roll them back."""
+    aliases = [alias for alias, options in connections.settings.items() if options["ATOMIC_REQUESTS"]]
+    if not aliases:
+        yield _nothing
+        return
+    with ExitStack() as stack:
+        for alias in aliases:
+            stack.enter_context(transaction.atomic(using=alias))
+
+        def roll_back() -> None:
+            for alias in aliases:
+                transaction.set_rollback(True, using=alias)
+
+        yield roll_back
+
+
+def _nothing() -> None:
+    return None
+
+
+def _buffered(stream: HttpStreamResponse) -> HttpResponseBase:
+    response = HttpResponse(stream.drain(), status=stream.status_code)
+    for key, value in stream.header_values.items():
+        response[key] = value
+    return response
 
 
 async def _stream(
@@ -151,9 +342,8 @@ async def _stream(
     if not isinstance(request, ASGIRequest):
         # WSGI cannot interleave the handler with the response: buffer it.
         await asyncio.wait({task})
-        response: HttpResponseBase = HttpResponse(stream.drain(), status=stream.status_code)
-    else:
-        response = StreamingHttpResponse(stream.chunks(task), status=stream.status_code)
+        return _buffered(stream)
+    response = StreamingHttpResponse(stream.chunks(task), status=stream.status_code)
     for key, value in stream.header_values.items():
         response[key] = value
     return response
@@ -167,13 +357,9 @@ def _server_error(exc: BaseException, ctx: FlowContext[Any], expose: bool) -> Ht
     return json_response(500, payload)
 
 
-class ResponseSchemaViolation(AssertionError):
-    """A handler's response broke its ``response_schema`` (raised under ``STRICT_RESPONSE_SCHEMA``)."""
-
-
-def _check_response_schema(
-    trigger: ApiTrigger, response: ApiResponse[Any], ctx: FlowContext[Any], strict: bool
-) -> None:
+def _check_response_schema(binding: Binding, response: ApiResponse[Any], ctx: FlowContext[Any], strict: bool) -> None:
+    trigger = binding.trigger
+    assert isinstance(trigger, ApiTrigger)
     schema = trigger.responses.get(response.status)
     if schema is None:
         return

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import functools
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +20,17 @@ from django.db.models import Max
 
 from ..conf import motia_settings
 from ..context import FlowContext
-from ..execution import condition_passes, run_handler, run_in_worker_loop
+from ..execution import (
+    HandlerTimeout,
+    acondition_passes,
+    arun_handler,
+    condition_passes,
+    interrupt_after,
+    is_async,
+    replace_stuck_helper,
+    run_coroutine,
+    run_handler,
+)
 from ..models import Execution
 from ..registry import Binding
 from ..schemas import SchemaViolation
@@ -55,10 +66,6 @@ class Result:
     delay: float = 0.0
     error: BaseException | None = None
     attempt: int = 1
-
-
-class HandlerTimeout(TimeoutError):
-    """The handler ran longer than ``infrastructure.handler.timeout``."""
 
 
 class InvalidInput(ValueError):
@@ -155,7 +162,7 @@ class Delivery:
                 f"the limit is {self.policy.max_attempts}"
             ))
         try:
-            ran = run_in_worker_loop(self._run())
+            ran = self._run()
         except InvalidInput as exc:
             return end(Execution.Status.DEAD, Outcome.DEAD, exc)
         except (Exception, SoftTimeLimitExceeded) as exc:
@@ -170,21 +177,30 @@ class Delivery:
             return end(Execution.Status.SUCCEEDED, Outcome.SUCCEEDED)
         return end(Execution.Status.SKIPPED, Outcome.SKIPPED)
 
-    async def _run(self) -> bool:
+    def _run(self) -> bool:
         """Validate, check the condition and run the handler; ``False`` when skipped."""
-        ran, _, _ = await execute(
+        ran, _, _ = execute(
             self.binding, handler_input(self.binding, self.envelope), self.envelope["traceId"],
             depth=self.envelope.get("depth", 0), timeout=self.policy.timeout,
         )
         return ran
 
 
-async def execute(
+@functools.lru_cache(maxsize=4096)
+def _runs_async(binding: Binding) -> bool:
+    """Whether the binding's condition or handler is async (then they run on the thread's loop)."""
+    condition = binding.trigger.condition
+    return is_async(binding.step.handler) or (condition is not None and is_async(condition))
+
+
+def execute(
     binding: Binding, value: Any, trace_id: str, *, depth: int = 0, timeout: float | None = None
 ) -> tuple[bool, Any, FlowContext[Any]]:
-    """One background execution: input schema, condition, handler under its timeout.
+    """One background execution from sync code: input schema, condition, handler under its timeout.
 
-    Returns whether the handler ran, what it returned, and its context.
+    A sync handler runs on this thread and is interrupted when it passes
+    ``timeout``; an async one runs on this thread's event loop.  Returns whether
+    the handler ran, what it returned, and its context.
     """
     trigger = binding.trigger
     if isinstance(trigger, QueueTrigger | EventTrigger) and trigger.input_schema is not None:
@@ -193,12 +209,29 @@ async def execute(
         except SchemaViolation as exc:
             raise InvalidInput(f"message does not match the input schema: {exc}") from None
     ctx: FlowContext[Any] = FlowContext(binding.step, binding.trigger_info(), trace_id, value, depth)
-    if not await condition_passes(trigger.condition, value, ctx):
+    if _runs_async(binding):
+        return run_coroutine(_aexecute(binding, value, ctx, timeout))
+    if not condition_passes(trigger.condition, value, ctx):
         ctx.logger.debug("condition is false; skipped")
         return False, None, ctx
+    with interrupt_after(timeout, f"handler exceeded {timeout}s"):
+        result = run_handler(binding.step, value, ctx)
+    return True, result, ctx
+
+
+async def _aexecute(
+    binding: Binding, value: Any, ctx: FlowContext[Any], timeout: float | None
+) -> tuple[bool, Any, FlowContext[Any]]:
+    if not await acondition_passes(binding.trigger.condition, value, ctx):
+        ctx.logger.debug("condition is false; skipped")
+        return False, None, ctx
+    deadline = asyncio.timeout(timeout)
     try:
-        async with asyncio.timeout(timeout):
-            result = await run_handler(binding.step, value, ctx)
+        async with deadline:
+            result = await arun_handler(binding.step, value, ctx)
     except TimeoutError:
+        if not deadline.expired():
+            raise  # the handler's own TimeoutError
+        replace_stuck_helper()  # a sync call of the handler may still hold the helper thread
         raise HandlerTimeout(f"handler exceeded {timeout}s") from None
     return True, result, ctx

@@ -26,7 +26,8 @@ from kombu.exceptions import OperationalError
 from ..conf import motia_settings
 from ..models import FifoGroup, FifoMessage, OutboxMessage
 from ..registry import Binding, get_registry
-from .names import queue_for_binding
+from .app import celery_app
+from .names import DELIVER_TASK, FIFO_DRAIN_TASK, queue_for_binding
 from .policy import policy_for
 
 __all__ = ["Interceptor", "dispatch", "intercepted", "kick_groups", "send_outbox", "sweep"]
@@ -108,8 +109,7 @@ def _after_commit(rows: list[OutboxMessage], groups: set[tuple[str, str]]) -> No
 
 def _send_rows(rows: Iterable[OutboxMessage]) -> list[OutboxMessage]:
     """Send rows in order until the broker refuses one; returns those sent."""
-    from .tasks import deliver
-
+    app = celery_app()
     registry = get_registry()
     sent: list[OutboxMessage] = []
     for row in rows:
@@ -121,7 +121,7 @@ def _send_rows(rows: Iterable[OutboxMessage]) -> list[OutboxMessage]:
                 # the handler's own timeout fires first; these stop a handler that blocks the process
                 options.update(soft_time_limit=timeout + 2, time_limit=timeout + 10)
         try:
-            deliver.apply_async(args=(row.binding, row.envelope), **options)
+            app.send_task(DELIVER_TASK, args=(row.binding, row.envelope), **options)
         except BROKER_ERRORS as exc:
             logger.warning("broker unavailable; message %s kept in the outbox: %s", row.envelope.get("id"), exc)
             row.last_error = str(exc)[:2000]
@@ -156,8 +156,7 @@ def send_outbox(limit: int = 500) -> int:
 
 def kick_groups(groups: Iterable[tuple[str, str]], *, countdown: float | None = None) -> None:
     """Ask a worker to drain each FIFO group (harmless if one already is)."""
-    from .tasks import fifo_drain
-
+    app = celery_app()
     registry = get_registry()
     for binding_key, group_id in groups:
         binding = registry.binding(binding_key)
@@ -167,7 +166,7 @@ def kick_groups(groups: Iterable[tuple[str, str]], *, countdown: float | None = 
             options: dict[str, Any] = {"queue": queue_for_binding(binding), "retry": False}
             if countdown is not None:
                 options["countdown"] = countdown
-            fifo_drain.apply_async(args=(binding_key, group_id), **options)
+            app.send_task(FIFO_DRAIN_TASK, args=(binding_key, group_id), **options)
         except BROKER_ERRORS as exc:
             logger.warning("broker unavailable; FIFO group %s/%s waits for the relay: %s", binding_key, group_id, exc)
             return

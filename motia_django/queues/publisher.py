@@ -8,8 +8,8 @@ import uuid
 from typing import Any
 
 from ..conf import motia_settings
+from ..execution import sync_or_async
 from ..registry import get_registry
-from ..store import dual
 from .outbox import dispatch
 from .policy import policy_for
 
@@ -72,4 +72,4 @@ def _publish(
         dispatch(subscribers, envelope)
 
 
-publish = dual(_publish)
+publish = sync_or_async("enqueue")(_publish)

@@ -16,6 +16,7 @@ from ..registry import Binding, get_registry
 from .dead_letters import bury
 from .delivery import Delivery, Outcome
 from .fifo import drain
+from .names import DELIVER_TASK, FIFO_DRAIN_TASK
 from .outbox import dispatch
 
 __all__ = ["deliver", "fifo_drain"]
@@ -30,7 +31,7 @@ def _binding(key: str) -> Binding | None:
     return binding
 
 
-@shared_task(bind=True, name="motia.deliver", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+@shared_task(bind=True, name=DELIVER_TASK, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def deliver(self: Task[Any, Any], binding_key: str, envelope: dict[str, Any]) -> None:
     binding = _binding(binding_key)
     if binding is None:
@@ -46,7 +47,7 @@ def deliver(self: Task[Any, Any], binding_key: str, envelope: dict[str, Any]) ->
         logger.error("message %s for %s is a dead letter: %s", envelope.get("id"), binding_key, result.error)
 
 
-@shared_task(bind=True, name="motia.fifo_drain", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+@shared_task(bind=True, name=FIFO_DRAIN_TASK, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def fifo_drain(self: Task[Any, Any], binding_key: str, group_id: str) -> None:
     binding = _binding(binding_key)
     if binding is not None:

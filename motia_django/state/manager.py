@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..store import JsonStore, SetResult, dual
+from ..execution import sync_or_async
+from ..store import JsonStore, SetResult
 
 __all__ = ["StateManager"]
 
@@ -40,11 +41,11 @@ class StateManager:
     def _clear(self, scope: str) -> None:
         self._store.clear(scope)
 
-    get = dual(_get)
-    set = dual(_set)
-    update = dual(_update)
-    delete = dual(_delete)
-    list = dual(_list)
+    get = sync_or_async("state.get")(_get)
+    set = sync_or_async("state.set")(_set)
+    update = sync_or_async("state.update")(_update)
+    delete = sync_or_async("state.delete")(_delete)
+    list = sync_or_async("state.list")(_list)
     get_group = list
-    list_groups = dual(_list_groups)
-    clear = dual(_clear)
+    list_groups = sync_or_async("state.list_groups")(_list_groups)
+    clear = sync_or_async("state.clear")(_clear)

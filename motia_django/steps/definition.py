@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pydantic
 
+from ..execution import acall, call, is_async, positional_arity
 from .config import StepConfig
 
 if TYPE_CHECKING:
@@ -105,7 +106,7 @@ def step_wrapper(config: StepConfig | Mapping[str, Any], file_path: str, handler
 
 
 class MultiTriggerStepBuilder:
-    """One handler per trigger kind, dispatched with ``ctx.match``."""
+    """One handler per trigger kind: ``fn(input, ctx)`` (or ``fn(input)``), and ``fn(ctx)`` for cron."""
 
     def __init__(self, config: StepConfig | Mapping[str, Any], file_path: str | None = None) -> None:
         self.config = parse_config(config)
@@ -142,10 +143,26 @@ class MultiTriggerStepBuilder:
         if not table:
             raise StepConfigError(self.config.name, [("handlers", "no trigger handler was given")])
 
-        async def dispatch(input: Any, ctx: FlowContext[Any]) -> Any:
-            return await ctx.match(table)
+        def select(input: Any, ctx: FlowContext[Any]) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+            kind = str(ctx.trigger.type)
+            names = ("http", "api") if kind == "http" else ("queue", "event") if kind == "queue" else (kind,)
+            chosen = next((table[n] for n in names if table.get(n)), None) or table.get("default")
+            if chosen is None:
+                raise RuntimeError(f"No handler defined for trigger type: {kind}")
+            args = (ctx,) if kind == "cron" else (input, ctx)
+            return chosen, args[:positional_arity(chosen)]
 
-        self.definition = StepDefinition(self.config, dispatch, self.file_path)
+        def dispatch(input: Any, ctx: FlowContext[Any]) -> Any:
+            chosen, args = select(input, ctx)
+            return call(chosen, *args)
+
+        async def adispatch(input: Any, ctx: FlowContext[Any]) -> Any:
+            chosen, args = select(input, ctx)
+            return await acall(chosen, *args)
+
+        # sync handlers only: a sync step, each handler running on the thread that serves it
+        any_async = any(is_async(fn) for fn in table.values())
+        self.definition = StepDefinition(self.config, adispatch if any_async else dispatch, self.file_path)
         return self.definition
 
 

@@ -8,17 +8,16 @@ gets ``MOTIA["STREAM_DEFAULT_ACCESS"]`` (deny when a hook is set).
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
-from channels.db import database_sync_to_async
 from django.utils.module_loading import import_string
 
 from ..conf import motia_settings
+from ..execution import acall_isolated
 from .stream import StreamConfig
 
 __all__ = ["AUTH_SUBPROTOCOL", "StreamAuthRequest", "StreamSubscription", "authenticate", "can_join",
@@ -88,14 +87,6 @@ class StreamSubscription:
             return default
 
 
-async def _call(fn: Callable[..., Any], *args: Any) -> Any:
-    # sync hooks may query the database, so they run where the ORM is allowed
-    if inspect.iscoroutinefunction(fn):
-        return await fn(*args)
-    result = await database_sync_to_async(fn)(*args)
-    return await result if inspect.isawaitable(result) else result
-
-
 def _hook() -> Callable[..., Any] | None:
     path = motia_settings().STREAM_AUTHENTICATE
     return None if path is None else import_string(path)
@@ -106,7 +97,7 @@ async def authenticate(scope: Mapping[str, Any]) -> Any:
     hook = _hook()
     if hook is None:
         return None
-    return await _call(hook, StreamAuthRequest.from_scope(scope))
+    return await acall_isolated(hook, StreamAuthRequest.from_scope(scope))
 
 
 async def can_join(config: StreamConfig, subscription: StreamSubscription, auth_context: Any) -> bool:
@@ -114,7 +105,7 @@ async def can_join(config: StreamConfig, subscription: StreamSubscription, auth_
     if config.can_access is None:
         return motia_settings().stream_default_access
     try:
-        return bool(await _call(config.can_access, subscription, auth_context))
+        return bool(await acall_isolated(config.can_access, subscription, auth_context))
     except Exception:
         logger.exception("can_access of stream %r failed; denying %s", config.name, subscription)
         return False

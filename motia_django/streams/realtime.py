@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from celery.signals import worker_process_shutdown
-from django.dispatch import receiver
 
 from ..signals import stream_changed
 
@@ -254,7 +253,6 @@ def flush(timeout: float = 5.0) -> bool:
     return publisher.flush(timeout)
 
 
-@receiver(stream_changed, dispatch_uid="motia-stream-realtime")
 def forward_change(sender: Any, stream: str, group_id: str, item_id: str, event: Mapping[str, Any],
                    **kwargs: Any) -> None:
     """Forward a committed change; never raise, the write it describes has already committed."""
@@ -264,9 +262,14 @@ def forward_change(sender: Any, stream: str, group_id: str, item_id: str, event:
         logger.exception("could not forward a change of stream %r to its subscribers", stream)
 
 
-@worker_process_shutdown.connect(dispatch_uid="motia-stream-flush")
-def _flush_worker(**kwargs: Any) -> None:
-    flush(2.0)  # pool processes leave through os._exit, skipping atexit
+def flush_worker(**kwargs: Any) -> None:
+    """Pool processes leave through ``os._exit``, skipping ``atexit``: send what is queued first."""
+    flush(2.0)
+
+
+def connect() -> None:
+    stream_changed.connect(forward_change, dispatch_uid="motia-stream-realtime")
+    worker_process_shutdown.connect(flush_worker, dispatch_uid="motia-stream-flush")
 
 
 atexit.register(flush, 2.0)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -10,8 +9,9 @@ from typing import Any, Generic, TypeVar
 
 from django.db import transaction
 
+from ..execution import Pending, in_async_code, sync_or_async
 from ..schemas import Schema, compile_schema
-from ..store import JsonStore, SetResult, dual
+from ..store import JsonStore, SetResult
 
 __all__ = ["Stream", "StreamConfig", "Streams", "UnknownStream", "declared_streams"]
 
@@ -108,13 +108,13 @@ class Stream(Generic[TData]):
     def _list_groups(self) -> list[str]:
         return self._store.list_groups()
 
-    get = dual(_get)
-    set = dual(_set)
-    update = dual(_update)
-    delete = dual(_delete)
-    get_group = dual(_get_group)
+    get = sync_or_async("stream.get")(_get)
+    set = sync_or_async("stream.set")(_set)
+    update = sync_or_async("stream.update")(_update)
+    delete = sync_or_async("stream.delete")(_delete)
+    get_group = sync_or_async("stream.get_group")(_get_group)
     list = get_group
-    list_groups = dual(_list_groups)
+    list_groups = sync_or_async("stream.list_groups")(_list_groups)
 
     def send(self, target: Mapping[str, Any], event: Mapping[str, Any]) -> Any:
         """Send an ephemeral ``{"type", "data"}`` event to a group's (``{"groupId"}``) or an item's
@@ -126,16 +126,14 @@ class Stream(Generic[TData]):
         from .realtime import event_frame, publish
 
         frame = event_frame(self.name, target, event)
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
+        if not in_async_code():
             transaction.on_commit(lambda: publish(frame))
             return None
 
         async def sent() -> None:
             publish(frame)
 
-        return sent()
+        return Pending("stream.send", sent)
 
     def __repr__(self) -> str:
         return f"Stream({self.name!r})"

@@ -19,6 +19,7 @@ from ..registry import Binding, get_registry
 from ..schemas import Schema
 from ..steps.triggers import ApiTrigger
 from .openapi import openapi_document, operation_ids
+from .pages import page
 
 __all__ = ["api_base_url", "endpoints", "openapi", "try_it"]
 
@@ -78,7 +79,6 @@ def _row(binding: Binding, operation_id: str) -> dict[str, Any]:
 
 @staff_member_required
 def endpoints(request: HttpRequest) -> HttpResponse:
-    from .views import page
 
     routes = get_registry().routes
     ids = operation_ids(routes)
@@ -102,7 +102,6 @@ def openapi(request: HttpRequest) -> HttpResponse:
 
 @staff_member_required
 def try_it(request: HttpRequest) -> HttpResponse:
-    from .views import page
 
     return page(request, "motia_django/workbench/try_it.html", "endpoints", "Try the endpoints", {
         "openapi_url": reverse("motia:openapi"),

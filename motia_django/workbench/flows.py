@@ -8,6 +8,7 @@ from django.utils.safestring import mark_safe
 
 from ..registry import get_registry
 from .graph import build_graph
+from .pages import page
 from .svg import render_svg
 
 __all__ = ["flows"]
@@ -16,7 +17,6 @@ __all__ = ["flows"]
 @staff_member_required
 def flows(request: HttpRequest) -> HttpResponse:
     """All flows, or the one picked with ``?flow=``; only the flows shown are laid out."""
-    from .views import page
 
     graph = build_graph(get_registry())
     selected = request.GET.get("flow", "")

@@ -15,6 +15,7 @@ from django.utils import timezone
 from ..models import DeadLetter, Execution, OutboxMessage
 from ..queues.names import queue_for_binding
 from ..registry import get_registry
+from .pages import page
 
 __all__ = ["broker_queue_stats", "queues"]
 
@@ -66,7 +67,6 @@ def _workers_by_queue(timeout: float = 1.0) -> dict[str, list[str]]:
 
 @staff_member_required
 def queues(request: HttpRequest) -> HttpResponse:
-    from .views import page
 
     registry = get_registry()
     bindings = registry.background_bindings

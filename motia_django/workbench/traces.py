@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from ..models import DeadLetter, Execution, LogRecord
+from .pages import page
 
 __all__ = ["trace_detail", "trace_list"]
 
@@ -20,7 +21,6 @@ PROBLEMS = ("failed", "dead")
 
 @staff_member_required
 def trace_list(request: HttpRequest) -> HttpResponse:
-    from .views import page
 
     executions = Execution.objects.all()
     step, status, window, query = (request.GET.get(k, "") for k in ("step", "status", "window", "q"))
@@ -65,7 +65,6 @@ def _add_summaries(rows: list[Any]) -> None:
 
 @staff_member_required
 def trace_detail(request: HttpRequest, trace_id: str) -> HttpResponse:
-    from .views import page
 
     executions = list(Execution.objects.filter(trace_id=trace_id).order_by("started_at", "id"))
     logs = list(LogRecord.objects.filter(trace_id=trace_id).order_by("created_at", "id"))

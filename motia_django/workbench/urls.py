@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import endpoints, flows, views
+from . import endpoints, flows, queues, traces, views
 
 app_name = "motia"
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("traces/", views.trace_list, name="traces"),
-    path("traces/<str:trace_id>/", views.trace_detail, name="trace"),
+    path("traces/", traces.trace_list, name="traces"),
+    path("traces/<str:trace_id>/", traces.trace_detail, name="trace"),
     path("flows/", flows.flows, name="flows"),
-    path("queues/", views.queues, name="queues"),
+    path("queues/", queues.queues, name="queues"),
     path("endpoints/", endpoints.endpoints, name="endpoints"),
     path("endpoints/try/", endpoints.try_it, name="try_it"),
     path("openapi.json", endpoints.openapi, name="openapi"),

@@ -5,9 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 
-async def global_marker(req: Any, ctx: Any, next_handler: Any) -> Any:
-    """A global middleware: tags every response so tests can see it ran."""
-    response = await next_handler(req, ctx)
+def global_marker(req: Any, ctx: Any, next_handler: Any) -> Any:
+    """A global (sync) middleware: tags every response so tests can see it ran.
+
+    Being sync, it keeps sync steps on the direct path and puts every async
+    step through the sync-middleware-around-async-handler bridge.
+    """
+    response = next_handler(req, ctx)
     if isinstance(response, dict):
         response.setdefault("headers", {})["X-Global-Middleware"] = "1"
     elif response is not None:
