@@ -322,20 +322,21 @@ class Server:
         return f"http://127.0.0.1:{self.port}{path}"
 
 
-def site_env(site: Path, broker: str) -> dict[str, str]:
+def site_env(site: Path, broker: str, database: str | None) -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(site), str(REPO_ROOT), env.get("PYTHONPATH")) if p)
     env["DJANGO_SETTINGS_MODULE"] = f"{SITE_PACKAGE}.settings"
     env["PYTHONUNBUFFERED"] = "1"
     env["CELERY_BROKER_URL"] = broker
+    if database:
+        env["DATABASE_URL"] = database
     return env
 
 
-def start_server(kind: str, site: Path, workdir: Path, broker: str, cpu: int | None,
+def start_server(kind: str, site: Path, workdir: Path, env: dict[str, str], cpu: int | None,
                  routes: dict[str, str]) -> Server:
     """Start the server and wait until every route answers ``{"message": "hello"}``."""
     port = free_port()
-    env = site_env(site, broker)
     child = ChildProcess(pinned(server_command(kind, port), cpu), log=workdir / f"{kind}.log", cwd=workdir, env=env,
                          name=kind)
     child.wait_until_ready(routes_answer(port, routes), interval=0.2)
@@ -592,6 +593,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=1000, help="warm-up requests per route (default 1000)")
     parser.add_argument("--broker", default=f"redis://127.0.0.1:6379/{BROKER_DB}",
                         help=f"Redis for the enqueueing routes (default db {BROKER_DB}, emptied by the script)")
+    parser.add_argument("--database-url", default=None,
+                        help="a scratch database for the execution records (default: SQLite in a temporary folder)")
     parser.add_argument("--dev", action="store_true", help="also measure a step under motia_dev")
     parser.add_argument("--client", metavar="URL", help=argparse.SUPPRESS)
     parser.add_argument("--python-client", action="store_true", help="use the Python client even if wrk exists")
@@ -626,9 +629,10 @@ class Bench:
         self.wrk = wrk
         self.server_cpu, self.client_cpu = cpus
         self.paths = write_project(workdir)
+        self.env = site_env(self.paths["site"], args.broker, args.database_url)
         # the execution records written while tracing is on need their tables
         subprocess.run([sys.executable, "-m", "django", "migrate", "-v", "0", "--skip-checks"], cwd=workdir,
-                       env=site_env(self.paths["site"], args.broker), check=True)
+                       env=self.env, check=True)
 
     def load(self, url: str, requests: int) -> Sample:
         if self.wrk:
@@ -640,7 +644,7 @@ class Bench:
         """Start one server, warm up, run the interleaved rounds, stop the server."""
         names = list(routes)
         samples: dict[str, list[Sample]] = {name: [] for name in names}
-        server = start_server(kind, self.paths["site"], self.workdir, self.args.broker, self.server_cpu, routes)
+        server = start_server(kind, self.paths["site"], self.workdir, self.env, self.server_cpu, routes)
         try:
             for name in names if self.args.warmup else ():
                 self.load(server.url(routes[name]), self.args.warmup)
@@ -682,8 +686,9 @@ def main(argv: list[str]) -> int:
     pinned_label = f", server pinned to CPU {cpus[0]}, client to CPU {cpus[1]}" if cpus[0] is not None else ""
     print(f"servers: {', '.join(args.server_list)}; client: {client_label}")
     print(f"python {sys.version.split()[0]}, Django {django.get_version()}, {os.cpu_count()} CPUs{pinned_label}")
+    database = (args.database_url or "sqlite").split("://")[0]
     print(f"{args.rounds} rounds x {len(ROUTES)} routes x {args.requests} requests, concurrency {args.concurrency}, "
-          f"warm-up {args.warmup} per route, tracing {args.tracing}")
+          f"warm-up {args.warmup} per route, tracing {args.tracing}, database {database}")
     with tempfile.TemporaryDirectory(prefix="motia-bench-http-") as tmp:
         bench = Bench(args, Path(tmp), wrk, cpus)
         results = {kind: bench.measure(kind, ROUTES, args.rounds) for kind in args.server_list}

@@ -44,7 +44,7 @@ from .steps.io import (
     StreamTriggerInput,
     TriggerInfo,
 )
-from .steps.module_api import enqueue, logger, stateManager
+from .steps.module_api import aenqueue, enqueue, logger, stateManager
 from .steps.triggers import (
     ApiTrigger,
     CronTrigger,
@@ -105,6 +105,7 @@ __all__ = [
     "UndeclaredTopic",
     "api",
     "cron",
+    "aenqueue",
     "enqueue",
     "get_api_triggers",
     "get_cron_triggers",

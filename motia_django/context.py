@@ -45,40 +45,55 @@ class FlowContext(Generic[TEnqueueData]):
         self.input_value = input_value
         #: How many triggered hops led here (0 for HTTP and cron); bounds state/stream trigger chains.
         self.depth = depth
-        self.logger = StepLogger(step.name, trace_id)
+        self._logger: StepLogger | None = None
         self._pending: list[Pending[Any]] | None = None
+
+    @property
+    def logger(self) -> StepLogger:
+        """``ctx.logger``: the step's logger, carrying the trace id."""
+        if self._logger is None:
+            self._logger = StepLogger(self.step.name, self.trace_id)
+        return self._logger
+
+    @logger.setter
+    def logger(self, value: StepLogger) -> None:
+        self._logger = value
 
     @property
     def step_name(self) -> str:
         return self.step.name
 
     # -- queues ---------------------------------------------------------------------------
-    def enqueue(self, message: Mapping[str, Any] | str, data: Any = _MISSING) -> Any:
-        """Publish to a declared topic: ``await ctx.enqueue({"topic", "data", "messageGroupId"?})``.
+    def enqueue(self, message: Mapping[str, Any] | str, data: Any = _MISSING) -> None:
+        """Publish to a declared topic: ``ctx.enqueue({"topic", "data", "messageGroupId"?})``.
 
-        Also ``ctx.emit(topic, data)``.  Awaitable in async handlers; runs directly
-        when called from a sync handler.
+        Also ``ctx.emit(topic, data)``.  Runs at once from sync code; from async
+        code ``await`` it (or :meth:`aenqueue`, typed as a coroutine).
         """
-        from .queues.publisher import publish
+        from .queues.publisher import parse_message, publish
 
-        if isinstance(message, str):
-            topic, payload, group_id = message, (None if data is _MISSING else data), None
-        elif isinstance(message, Mapping):
-            if "topic" not in message:
-                raise ValueError("enqueue() needs a 'topic'")
-            topic, payload = message["topic"], message.get("data")
-            group_id = message.get("messageGroupId", message.get("message_group_id"))
-        else:
-            raise TypeError(f"enqueue() takes a dict or a topic name, not {type(message).__name__}")
+        topic, payload, group_id = parse_message(message, *(() if data is _MISSING else (data,)))
+        self._check_declared(topic)
+        return publish(topic, payload, self.trace_id, group_id, self.step.name, self.depth + 1)
+
+    async def aenqueue(self, message: Mapping[str, Any] | str, data: Any = _MISSING) -> None:
+        """:meth:`enqueue` for async code."""
+        from .queues.publisher import apublish, parse_message
+
+        topic, payload, group_id = parse_message(message, *(() if data is _MISSING else (data,)))
+        self._check_declared(topic)
+        await apublish(topic, payload, self.trace_id, group_id, self.step.name, self.depth + 1)
+
+    def _check_declared(self, topic: str) -> None:
         declared = self.step.config.enqueue_topics
         if topic not in declared:
             raise UndeclaredTopic(
                 f"step {self.step.name!r} may not enqueue to {topic!r}: add it to the step's 'enqueues' "
                 f"(declared: {', '.join(declared) or 'none'})"
             )
-        return publish(topic, payload, self.trace_id, group_id, self.step.name, self.depth + 1)
 
     emit = enqueue
+    aemit = aenqueue
 
     # -- state and streams ---------------------------------------------------------------
     @property

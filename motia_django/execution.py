@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
 
-from asgiref.sync import ThreadSensitiveContext, async_to_sync, iscoroutinefunction, sync_to_async
+from asgiref.sync import AsyncToSync, ThreadSensitiveContext, async_to_sync, iscoroutinefunction, sync_to_async
 from django.db import connections
 
 from .tracing.otel import execution_span
@@ -53,6 +53,7 @@ __all__ = [
     "condition_passes",
     "current_context",
     "in_async_code",
+    "in_thread",
     "interrupt_after",
     "is_async",
     "positional_arity",
@@ -90,10 +91,20 @@ def in_async_code() -> bool:
 
 def is_async(fn: Callable[..., Any]) -> bool:
     """Whether calling ``fn`` gives a coroutine: ``async def`` functions, methods, partials and callables."""
+    try:
+        return _is_async_cached(fn)
+    except TypeError:  # an unhashable callable
+        return _is_async(fn)
+
+
+def _is_async(fn: Callable[..., Any]) -> bool:
     if iscoroutinefunction(fn):
         return True
     call_method = getattr(type(fn), "__call__", None)  # noqa: B004 - instances with an async __call__
     return not inspect.isroutine(fn) and call_method is not None and iscoroutinefunction(call_method)
+
+
+_is_async_cached = functools.lru_cache(maxsize=4096)(_is_async)
 
 
 def positional_arity(fn: Callable[..., Any]) -> int:
@@ -110,17 +121,15 @@ def positional_arity(fn: Callable[..., Any]) -> int:
 # -- calling user code -------------------------------------------------------------------------
 
 
-def call(fn: Callable[..., T], *args: Any) -> T:
+def call(fn: Callable[..., Any], *args: Any) -> Any:
     """Call ``fn(*args)`` from sync code and return its result.
 
     A sync function runs right here; an async one (or a sync one returning an
     awaitable) runs on this thread's loop.
     """
-    if is_async(fn):
-        return run_coroutine(_await(fn(*args)))  # type: ignore[arg-type]
     result = fn(*args)
-    if inspect.isawaitable(result):
-        return run_coroutine(_await(result))  # type: ignore[no-any-return]
+    if hasattr(type(result), "__await__"):  # an async function, or a sync one that returned an awaitable
+        return run_coroutine(_await(result))
     return result
 
 
@@ -129,7 +138,7 @@ async def acall(fn: Callable[..., Any], *args: Any) -> Any:
     if is_async(fn):
         return await fn(*args)
     result = await sync_to_async(fn, thread_sensitive=True)(*args)
-    if inspect.isawaitable(result):
+    if hasattr(type(result), "__await__"):
         result = await result
     return result
 
@@ -176,26 +185,24 @@ async def acondition_passes(condition: Callable[..., Any] | None, input_value: A
     return True if condition is None else bool(await acall(condition, input_value, ctx))
 
 
-@contextmanager
-def _running(ctx: FlowContext[Any]) -> Iterator[None]:
+def run_handler(step: StepDefinition, input_value: Any, ctx: FlowContext[Any]) -> Any:
+    """Call ``step.handler(input, ctx)`` from sync code, with ``ctx`` as the current context."""
     token = _current.set(ctx)
     try:
         with execution_span(ctx):
-            yield
+            return call(step.handler, input_value, ctx)
     finally:
         _current.reset(token)
 
 
-def run_handler(step: StepDefinition, input_value: Any, ctx: FlowContext[Any]) -> Any:
-    """Call ``step.handler(input, ctx)`` from sync code, with ``ctx`` as the current context."""
-    with _running(ctx):
-        return call(step.handler, input_value, ctx)
-
-
 async def arun_handler(step: StepDefinition, input_value: Any, ctx: FlowContext[Any]) -> Any:
     """Call ``step.handler(input, ctx)`` from async code; fails if the handler dropped an awaitable."""
-    with _running(ctx):
-        result = await acall(step.handler, input_value, ctx)
+    token = _current.set(ctx)
+    try:
+        with execution_span(ctx):
+            result = await acall(step.handler, input_value, ctx)
+    finally:
+        _current.reset(token)
     ctx.raise_for_unawaited()
     return result
 
@@ -232,14 +239,16 @@ class Pending(Generic[T]):
         return f"<Pending {self.label}(...): await it>"
 
 
-def sync_or_async(label: str) -> Callable[[Callable[P, T]], Callable[P, Any]]:
+def sync_or_async(label: str) -> Callable[[Callable[P, T]], Callable[P, T]]:
     """Make a sync framework function callable from both kinds of code.
 
     In sync code it runs and returns its value; in async code it returns a
-    :class:`Pending` that runs it in Django's sync thread when awaited.
+    :class:`Pending` that runs it in Django's sync thread when awaited.  It is
+    typed as the sync call: typed async code uses the twin from :func:`in_thread`
+    (``aget`` beside ``get``, as Django's ORM does).
     """
 
-    def decorate(fn: Callable[P, T]) -> Callable[P, Any]:
+    def decorate(fn: Callable[P, T]) -> Callable[P, T]:
         run_in_thread = sync_to_async(fn, thread_sensitive=True)
 
         @functools.wraps(fn)
@@ -253,31 +262,42 @@ def sync_or_async(label: str) -> Callable[[Callable[P, T]], Callable[P, Any]]:
     return decorate
 
 
+def in_thread(fn: Callable[P, T]) -> Callable[P, Awaitable[T]]:
+    """The async twin of a sync framework function: runs it in Django's sync thread."""
+    run_in_thread = sync_to_async(fn, thread_sensitive=True)
+
+    @functools.wraps(fn)
+    async def twin(*args: P.args, **kwargs: P.kwargs) -> T:
+        return await run_in_thread(*args, **kwargs)
+
+    return twin
+
+
 # -- the long-lived loop of a sync thread ---------------------------------------------------------
 
 
 class _ThreadLoop:
     """The event loop a sync thread (WSGI request thread, Celery task thread) runs async handlers on.
 
-    Sync code awaited from that loop goes to one helper thread of its own (not
-    asgiref's process-wide one), so handlers on different threads never wait on
-    each other; a helper left stuck by a timed-out handler is replaced.
+    Sync code awaited from that loop (``sync_to_async(thread_sensitive=True)``,
+    as Django and the framework's own calls use it) goes to one helper thread of
+    this loop's own, not asgiref's process-wide one, so handlers on different
+    threads never wait on each other; a helper left stuck by a timed-out handler
+    is replaced.  The helper is registered the way asgiref registers the loops
+    ``async_to_sync`` starts, so a run costs no context of its own.
     """
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
         self.helper = self._new_helper()
 
-    @staticmethod
-    def _new_helper() -> ThreadPoolExecutor:
-        return ThreadPoolExecutor(max_workers=1, thread_name_prefix="motia-sync")
+    def _new_helper(self) -> ThreadPoolExecutor:
+        helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="motia-sync")
+        AsyncToSync.loop_thread_executors[self.loop] = helper  # type: ignore[assignment]
+        return helper
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        return self.loop.run_until_complete(self._within_helper(coroutine))
-
-    async def _within_helper(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        async with ThreadSensitiveContext(executor=self.helper):
-            return await coroutine
+        return self.loop.run_until_complete(coroutine)
 
     def replace_helper(self) -> None:
         """Give up on a helper thread that may be stuck in user code; the next call gets a fresh one."""

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import threading
 import time
@@ -226,3 +227,56 @@ def test_a_timed_out_handler_is_stopped_and_the_process_serves_on(kind: str, sta
     assert elapsed < 12, f"took {elapsed:.1f}s"
     fast_times = sorted(value["done"] for value in done.values())
     assert fast_times[-1] - fast_times[0] < 5, "the fast messages ran at full speed"
+
+
+# -- the API in both kinds, and typed ------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_module_level_enqueue_outside_any_execution_publishes_with_a_fresh_trace() -> None:
+    from motia import enqueue
+    from motia_django.queues.outbox import intercepted
+
+    sent: list[tuple[list[str], dict[str, Any]]] = []
+    with intercepted(lambda bindings, envelope, delay: sent.append(([b.key for b in bindings], envelope))):
+        assert enqueue({"topic": "core.match", "data": {"key": "outside"}}) is None
+        enqueue("core.match", {"key": "positional"})
+    assert [envelope["data"] for _, envelope in sent] == [{"key": "outside"}, {"key": "positional"}]
+    assert sent[0][0] == ["core-match#1:core.match"]
+    assert sent[0][1]["traceId"] != sent[1][1]["traceId"] and sent[0][1]["source"] is None
+    from motia_django.queues.publisher import UnknownTopic
+
+    with pytest.raises(UnknownTopic):
+        enqueue({"topic": "nobody.listens", "data": {}})
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_async_code_awaits_the_same_calls_and_their_typed_twins() -> None:
+    from motia import Stream, stateManager
+
+    pending = stateManager.set("core-twins", "a", {"n": 1})
+    assert type(pending).__name__ == "Pending"  # in async code a plain call hands back an awaitable
+    assert (await pending).new_value == {"n": 1}
+    assert await stateManager.aget("core-twins", "a") == {"n": 1}
+    assert (await stateManager.aupdate("core-twins", "a", [{"type": "increment", "path": "n"}])).new_value == {"n": 2}
+    assert await stateManager.get("core-twins", "a") == {"n": 2}
+    notes = Stream("core-twin-notes")
+    await notes.aset("g", "x", {"ok": True})
+    assert await notes.get_group("g") == [{"ok": True}]
+    assert await notes.alist_groups() == ["g"]
+
+
+def test_the_public_api_type_checks(tmp_path: Path) -> None:
+    """``mypy --strict`` accepts steps written against it, and rejects a wrong use (so the check can fail)."""
+    source = (Path(__file__).parent / "typed" / "typed_steps.py").read_text()
+    good, bad = tmp_path / "typed_steps.py", tmp_path / "wrong_steps.py"
+    good.write_text(source)
+    bad.write_text(source + '\n\ncount: int = stateManager.set("typed", "n", 1)\n')
+    config = str(Path(__file__).resolve().parent.parent / "setup.cfg")
+    run = [sys.executable, "-m", "mypy", "--strict", "--config-file", config, "--no-incremental"]
+    checked = subprocess.run([*run, str(good)], capture_output=True, text=True, timeout=300,
+                             cwd=Path(__file__).resolve().parent.parent)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    rejected = subprocess.run([*run, str(bad)], capture_output=True, text=True, timeout=300,
+                              cwd=Path(__file__).resolve().parent.parent)
+    assert rejected.returncode == 1 and 'has type "SetResult"' in rejected.stdout, rejected.stdout

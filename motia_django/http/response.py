@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,8 +28,11 @@ class MotiaJSONEncoder(DjangoJSONEncoder):
         return super().default(o)
 
 
+_ENCODER = MotiaJSONEncoder(separators=(",", ":"))
+
+
 def dumps(value: Any) -> bytes:
-    return json.dumps(value, cls=MotiaJSONEncoder, separators=(",", ":")).encode()
+    return _ENCODER.encode(value).encode()
 
 
 def json_response(status: int, payload: Any, headers: Mapping[str, str] | None = None) -> HttpResponse:
@@ -56,8 +58,8 @@ def normalize_response(result: Any) -> ApiResponse[Any]:
 
 def render_response(response: ApiResponse[Any]) -> HttpResponse:
     """JSON-encode the body unless it is bytes, or a str sent with a non-JSON content type."""
-    headers = {str(k): str(v) for k, v in (response.headers or {}).items()}
-    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), None)
+    headers = {str(k): str(v) for k, v in response.headers.items()} if response.headers else {}
+    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), None) if headers else None
     body = response.body
     if body is None:
         content = b""

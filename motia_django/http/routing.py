@@ -47,9 +47,13 @@ class PathRoutes:
 
     def __post_init__(self) -> None:
         self.compiled = re.compile(self.regex)
+        self._names: dict[str, list[str]] = {}
 
     def params(self, method: str, args: Iterable[str]) -> dict[str, str]:
-        return dict(zip(_trigger(self.methods[method]).param_names, args, strict=False))
+        names = self._names.get(method)
+        if names is None:
+            names = self._names[method] = _trigger(self.methods[method]).param_names
+        return dict(zip(names, args, strict=False))
 
 
 class RouteTable:

@@ -29,9 +29,9 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,14 +42,13 @@ from django.db import connections, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.urls import Resolver404, resolve
-from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from ..conf import motia_settings
 from ..context import FlowContext
 from ..execution import acondition_passes, arun_handler, condition_passes, is_async, run_coroutine, run_handler
 from ..registry import Binding
-from ..schemas import SchemaViolation
+from ..schemas import Schema, SchemaViolation
 from ..steps.io import ApiResponse, MotiaHttpArgs
 from ..steps.triggers import ApiTrigger
 from ..tracing import records, trace_id_from_headers
@@ -84,13 +83,15 @@ class Chain:
     mixed: bool
     run_sync: SyncEndpoint
     run_async: AsyncEndpoint
+    #: the compiled ``response_schema`` by status
+    responses: dict[int, Schema]
 
 
-def _invalid_body(trigger: ApiTrigger, req: Any, ctx: FlowContext[Any]) -> ApiResponse[Any] | None:
-    if trigger.body is None:
+def _invalid_body(body: Schema | None, req: Any, ctx: FlowContext[Any]) -> ApiResponse[Any] | None:
+    if body is None:
         return None
     try:
-        trigger.body.validate(req.request.body if isinstance(req, MotiaHttpArgs) else req.body)
+        body.validate(req.request.body if isinstance(req, MotiaHttpArgs) else req.body)
     except SchemaViolation as exc:
         return ApiResponse(
             400,
@@ -104,28 +105,28 @@ def _invalid_body(trigger: ApiTrigger, req: Any, ctx: FlowContext[Any]) -> ApiRe
 def chain_for(binding: Binding, global_paths: tuple[str, ...]) -> Chain:
     trigger = binding.trigger
     assert isinstance(trigger, ApiTrigger)
-    step = binding.step
+    step, body, condition = binding.step, trigger.body, trigger.condition
     layers = (*global_middleware(global_paths), *(trigger.middleware or ()))
 
     def endpoint(req: Any, ctx: FlowContext[Any]) -> Any:
-        invalid = _invalid_body(trigger, req, ctx)
+        invalid = _invalid_body(body, req, ctx)
         if invalid is not None:
             return invalid
-        if not condition_passes(trigger.condition, req, ctx):
+        if condition is not None and not condition_passes(condition, req, ctx):
             raise _ConditionFailed
         return run_handler(step, req, ctx)
 
     async def aendpoint(req: Any, ctx: FlowContext[Any]) -> Any:
-        invalid = _invalid_body(trigger, req, ctx)
+        invalid = _invalid_body(body, req, ctx)
         if invalid is not None:
             return invalid
-        if not await acondition_passes(trigger.condition, req, ctx):
+        if condition is not None and not await acondition_passes(condition, req, ctx):
             raise _ConditionFailed
         return await arun_handler(step, req, ctx)
 
-    kinds = [is_async(fn) for fn in (*layers, trigger.condition, step.handler) if fn is not None]
+    kinds = [is_async(fn) for fn in (*layers, condition, step.handler) if fn is not None]
     return Chain(any(kinds), any(kinds) and not all(kinds), compose_sync(layers, endpoint),
-                 compose_async(layers, aendpoint))
+                 compose_async(layers, aendpoint), dict(trigger.responses))
 
 
 # -- views ----------------------------------------------------------------------------------------
@@ -191,14 +192,15 @@ class _Execution:
     """One HTTP execution: its context, and what to record when it ends."""
 
     binding: Binding
+    chain: Chain
     trace_id: str
-    started_at: Any
+    started_at: float
     started: float
     error: BaseException | None = None
 
     @classmethod
-    def begin(cls, request: HttpRequest, binding: Binding) -> _Execution:
-        return cls(binding, trace_id_from_headers(request.META), timezone.now(), time.perf_counter())
+    def begin(cls, request: HttpRequest, binding: Binding, chain: Chain) -> _Execution:
+        return cls(binding, chain, trace_id_from_headers(request.META), time.time(), time.perf_counter())
 
     def end(self, response: HttpResponseBase) -> HttpResponseBase:
         response["X-Trace-Id"] = self.trace_id
@@ -229,7 +231,7 @@ class _Execution:
         options = motia_settings()
         try:
             result = normalize_response(outcome())
-            _check_response_schema(self.binding, result, ctx, options.STRICT_RESPONSE_SCHEMA)
+            _check_response_schema(self.chain, result, ctx, options.STRICT_RESPONSE_SCHEMA)
         except _ConditionFailed:
             return json_response(
                 options.HTTP_CONDITION_FAILED_STATUS,
@@ -242,37 +244,55 @@ class _Execution:
 
 
 def _serve_sync(request: HttpRequest, binding: Binding, chain: Chain, path_params: dict[str, str]) -> HttpResponseBase:
-    execution = _Execution.begin(request, binding)
+    execution = _Execution.begin(request, binding, chain)
     stream = HttpStreamResponse()
     ctx = execution.context(request, path_params, stream)
     if isinstance(ctx, HttpResponseBase):
         return execution.end(ctx)
-    with _atomic_requests() as roll_back:
-        try:
-            result = chain.run_sync(ctx.input_value, ctx)
-        except Exception as exc:
-            response = execution.respond(ctx, functools.partial(_reraise, exc))
-        else:
-            response = _buffered(stream) if stream.started else execution.respond(ctx, lambda: result)
-        if execution.error is not None:
-            roll_back()  # the request failed: nothing the handler wrote stays
+    atomic = [alias for alias, options in connections.settings.items() if options["ATOMIC_REQUESTS"]]
+    if not atomic:
+        return execution.end(_run_sync(execution, chain, ctx, stream))
+    with ExitStack() as transactions:
+        for alias in atomic:
+            transactions.enter_context(transaction.atomic(using=alias))
+        response = _run_sync(execution, chain, ctx, stream)
+        if execution.error is not None:  # the request failed: nothing the handler wrote stays
+            for alias in atomic:
+                transaction.set_rollback(True, using=alias)
     return execution.end(response)
+
+
+def _run_sync(execution: _Execution, chain: Chain, ctx: FlowContext[Any], stream: HttpStreamResponse
+              ) -> HttpResponseBase:
+    try:
+        result = chain.run_sync(ctx.input_value, ctx)
+    except Exception as exc:
+        return execution.respond(ctx, functools.partial(_reraise, exc))
+    return _buffered(stream) if stream.started else execution.respond(ctx, lambda: result)
 
 
 async def _serve_async(
     request: HttpRequest, binding: Binding, chain: Chain, path_params: dict[str, str]
 ) -> HttpResponseBase:
-    execution = _Execution.begin(request, binding)
-    stream = HttpStreamResponse(asyncio.get_running_loop())
+    execution = _Execution.begin(request, binding, chain)
+    served_by_asgi = isinstance(request, ASGIRequest)
+    stream = HttpStreamResponse(asyncio.get_running_loop() if served_by_asgi else None)
     ctx = execution.context(request, path_params, stream)
     if isinstance(ctx, HttpResponseBase):
         return execution.end(ctx)
-    if chain.mixed and isinstance(request, ASGIRequest):
+    if not served_by_asgi:
+        # WSGI sends a streamed response when the handler is done, so nothing needs to run beside it
+        try:
+            result = await chain.run_async(ctx.input_value, ctx)
+        except Exception as exc:
+            return execution.end(execution.respond(ctx, functools.partial(_reraise, exc)))
+        return execution.end(_buffered(stream) if stream.started else execution.respond(ctx, lambda: result))
+    if chain.mixed:
         task = _with_own_sync_thread(chain.run_async(ctx.input_value, ctx))
     else:
         task = asyncio.ensure_future(chain.run_async(ctx.input_value, ctx))
     if await stream.started_before(task):
-        return execution.end(await _stream(request, stream, task, ctx))
+        return execution.end(await _stream(stream, task, ctx))
     return execution.end(execution.respond(ctx, task.result))
 
 
@@ -302,28 +322,6 @@ def _reraise(exc: BaseException) -> Any:
     raise exc
 
 
-@contextmanager
-def _atomic_requests() -> Iterator[Callable[[], None]]:
-    """``transaction.atomic()`` on each ``ATOMIC_REQUESTS`` database; yields the way to roll them back."""
-    aliases = [alias for alias, options in connections.settings.items() if options["ATOMIC_REQUESTS"]]
-    if not aliases:
-        yield _nothing
-        return
-    with ExitStack() as stack:
-        for alias in aliases:
-            stack.enter_context(transaction.atomic(using=alias))
-
-        def roll_back() -> None:
-            for alias in aliases:
-                transaction.set_rollback(True, using=alias)
-
-        yield roll_back
-
-
-def _nothing() -> None:
-    return None
-
-
 def _buffered(stream: HttpStreamResponse) -> HttpResponseBase:
     response = HttpResponse(stream.drain(), status=stream.status_code)
     for key, value in stream.header_values.items():
@@ -331,18 +329,12 @@ def _buffered(stream: HttpStreamResponse) -> HttpResponseBase:
     return response
 
 
-async def _stream(
-    request: HttpRequest, stream: HttpStreamResponse, task: asyncio.Future[Any], ctx: FlowContext[Any]
-) -> HttpResponseBase:
+async def _stream(stream: HttpStreamResponse, task: asyncio.Future[Any], ctx: FlowContext[Any]) -> HttpResponseBase:
     def report(done: asyncio.Future[Any]) -> None:
         if not done.cancelled() and done.exception() is not None:
             ctx.logger.error("streaming handler failed", exc_info=done.exception())
 
     task.add_done_callback(report)
-    if not isinstance(request, ASGIRequest):
-        # WSGI cannot interleave the handler with the response: buffer it.
-        await asyncio.wait({task})
-        return _buffered(stream)
     response = StreamingHttpResponse(stream.chunks(task), status=stream.status_code)
     for key, value in stream.header_values.items():
         response[key] = value
@@ -357,10 +349,8 @@ def _server_error(exc: BaseException, ctx: FlowContext[Any], expose: bool) -> Ht
     return json_response(500, payload)
 
 
-def _check_response_schema(binding: Binding, response: ApiResponse[Any], ctx: FlowContext[Any], strict: bool) -> None:
-    trigger = binding.trigger
-    assert isinstance(trigger, ApiTrigger)
-    schema = trigger.responses.get(response.status)
+def _check_response_schema(chain: Chain, response: ApiResponse[Any], ctx: FlowContext[Any], strict: bool) -> None:
+    schema = chain.responses.get(response.status)
     if schema is None:
         return
     try:

@@ -5,15 +5,18 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from ..conf import motia_settings
-from ..execution import sync_or_async
+from ..execution import in_thread, sync_or_async
 from ..registry import get_registry
 from .outbox import dispatch
 from .policy import policy_for
 
-__all__ = ["InvalidMessage", "UnknownTopic", "build_envelope", "publish"]
+__all__ = ["InvalidMessage", "UnknownTopic", "apublish", "build_envelope", "parse_message", "publish"]
+
+_MISSING: Any = object()
 
 
 class InvalidMessage(ValueError):
@@ -22,6 +25,17 @@ class InvalidMessage(ValueError):
 
 class UnknownTopic(LookupError):
     """No step declares this topic."""
+
+
+def parse_message(message: Mapping[str, Any] | str, data: Any = _MISSING) -> tuple[str, Any, str | None]:
+    """``enqueue({"topic", "data", "messageGroupId"?})`` or ``enqueue(topic, data)``: topic, data, group."""
+    if isinstance(message, str):
+        return message, (None if data is _MISSING else data), None
+    if isinstance(message, Mapping):
+        if "topic" not in message:
+            raise ValueError("enqueue() needs a 'topic'")
+        return message["topic"], message.get("data"), message.get("messageGroupId", message.get("message_group_id"))
+    raise TypeError(f"enqueue() takes a dict or a topic name, not {type(message).__name__}")
 
 
 def build_envelope(
@@ -73,3 +87,4 @@ def _publish(
 
 
 publish = sync_or_async("enqueue")(_publish)
+apublish = in_thread(_publish)

@@ -48,12 +48,17 @@ class Binding:
     index: int
     topic: str | None = None
 
-    @property
+    @functools.cached_property
     def key(self) -> str:
         """Stable id across processes: ``step#index`` (plus ``:topic`` for subscriptions)."""
         return f"{self.step.name}#{self.index}" + (f":{self.topic}" if self.topic else "")
 
     def trigger_info(self) -> TriggerInfo:
+        """What ``ctx.trigger`` shows (one read-only instance per binding)."""
+        return self._trigger_info
+
+    @functools.cached_property
+    def _trigger_info(self) -> TriggerInfo:
         t = self.trigger
         return TriggerInfo(
             type=t.kind,

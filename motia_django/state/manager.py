@@ -5,14 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..execution import sync_or_async
+from ..execution import in_thread, sync_or_async
 from ..store import JsonStore, SetResult
 
 __all__ = ["StateManager"]
 
 
 class StateManager:
-    """``get/set/update/delete/list/get_group/list_groups/clear`` on ``(scope, key)``."""
+    """``get/set/update/delete/list/get_group/list_groups/clear`` on ``(scope, key)``.
+
+    Each answers in the caller's kind (a value in sync code, an awaitable in
+    async code); ``aget``, ``aset``, ... are the typed async twins.
+    """
 
     @property
     def _store(self) -> JsonStore:
@@ -49,3 +53,12 @@ class StateManager:
     get_group = list
     list_groups = sync_or_async("state.list_groups")(_list_groups)
     clear = sync_or_async("state.clear")(_clear)
+
+    aget = in_thread(_get)
+    aset = in_thread(_set)
+    aupdate = in_thread(_update)
+    adelete = in_thread(_delete)
+    alist = in_thread(_list)
+    aget_group = alist
+    alist_groups = in_thread(_list_groups)
+    aclear = in_thread(_clear)

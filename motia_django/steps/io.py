@@ -132,9 +132,9 @@ class MotiaHttpArgs(Generic[TBody]):
         raise KeyError(key)
 
 
-@dataclass
+@dataclass(frozen=True)
 class TriggerInfo:
-    """Which trigger fired this execution (``ctx.trigger``)."""
+    """Which trigger fired this execution (``ctx.trigger``); read-only."""
 
     type: TriggerType
     index: int | None = None
@@ -145,7 +145,7 @@ class TriggerInfo:
     stream_name: str | None = None
 
     def __post_init__(self) -> None:
-        self.type = TriggerType(self.type)
+        object.__setattr__(self, "type", TriggerType(self.type))
 
 
 class _DictAccess:

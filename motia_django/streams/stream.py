@@ -9,7 +9,7 @@ from typing import Any, Generic, TypeVar
 
 from django.db import transaction
 
-from ..execution import Pending, in_async_code, sync_or_async
+from ..execution import Pending, in_async_code, in_thread, sync_or_async
 from ..schemas import Schema, compile_schema
 from ..store import JsonStore, SetResult
 
@@ -115,6 +115,14 @@ class Stream(Generic[TData]):
     get_group = sync_or_async("stream.get_group")(_get_group)
     list = get_group
     list_groups = sync_or_async("stream.list_groups")(_list_groups)
+
+    aget = in_thread(_get)
+    aset = in_thread(_set)
+    aupdate = in_thread(_update)
+    adelete = in_thread(_delete)
+    aget_group = in_thread(_get_group)
+    alist = aget_group
+    alist_groups = in_thread(_list_groups)
 
     def send(self, target: Mapping[str, Any], event: Mapping[str, Any]) -> Any:
         """Send an ephemeral ``{"type", "data"}`` event to a group's (``{"groupId"}``) or an item's

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
-import uuid
+import threading
+import time
 from collections.abc import Mapping
 
 __all__ = ["new_trace_id", "trace_id_from_headers"]
@@ -12,8 +14,46 @@ _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 
+class _RandomBytes(threading.local):
+    """Randomness from the OS, read 4 KiB at a time: a system call per id would let the other
+    threads of a busy server take the interpreter at every request."""
+
+    def __init__(self) -> None:
+        self.pool = b""
+        self.generation = -1
+
+    def take(self, count: int) -> bytes:
+        if len(self.pool) < count or self.generation != _forks:
+            self.pool, self.generation = os.urandom(4096), _forks
+        taken, self.pool = self.pool[:count], self.pool[count:]
+        return taken
+
+
+_forks = 0
+
+
+def _forked() -> None:
+    global _forks
+    _forks += 1  # a child must not hand out the bytes its parent has too
+
+
+os.register_at_fork(after_in_child=_forked)
+_random = _RandomBytes()
+
+
 def new_trace_id() -> str:
-    return str(uuid.uuid4())
+    """A time-ordered (version 7) UUID string: the milliseconds since 1970, then 74 random bits.
+
+    Ids made one after another sort one after another, so the index on
+    execution records grows at its end instead of at random places; this runs on
+    every request, so it is built directly rather than through ``uuid.UUID``.
+    """
+    ms = f"{time.time_ns() // 1_000_000:012x}"
+    r = _random.take(10).hex()  # 80 random bits: 12 + 2 (variant) + 62 of them are used
+    return f"{ms[:8]}-{ms[8:]}-7{r[:3]}-{_VARIANT[int(r[3], 16) & 3]}{r[4:7]}-{r[7:19]}"
+
+
+_VARIANT = "89ab"
 
 
 def trace_id_from_headers(meta: Mapping[str, str]) -> str:

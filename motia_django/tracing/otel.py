@@ -6,6 +6,7 @@ hands out no-op spans.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
@@ -42,8 +43,22 @@ def execution_span(ctx: FlowContext[Any]) -> Any:
     """A span around one handler run (records its exception and status on failure).
 
     Until the application installs a tracer provider, the API's placeholder
-    would only hand out no-op spans: skip it.
+    would only hand out no-op spans: skip it.  Asking the API for its provider
+    reads the environment each time, so the provider the application set
+    (``set_tracer_provider``) is looked at first.
     """
-    if _trace is None or isinstance(_trace.get_tracer_provider(), _trace.ProxyTracerProvider):
-        return nullcontext()
+    if _trace is None:
+        return _NO_SPAN
+    provider = getattr(_trace, "_TRACER_PROVIDER", None)
+    if provider is None:
+        if not _PROVIDER_FROM_ENVIRONMENT:
+            return _NO_SPAN
+        provider = _trace.get_tracer_provider()
+    if isinstance(provider, _trace.ProxyTracerProvider):
+        return _NO_SPAN
     return _span(ctx)
+
+
+_NO_SPAN = nullcontext()
+#: OpenTelemetry can also build the provider from this variable, on first use.
+_PROVIDER_FROM_ENVIRONMENT = "OTEL_PYTHON_TRACER_PROVIDER" in os.environ

@@ -12,9 +12,20 @@ import atexit
 import logging
 import threading
 from collections import defaultdict
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from django.db import close_old_connections, connections, router, transaction
-from django.db.models import Model
+from django.db.models import (
+    BooleanField,
+    CharField,
+    DateTimeField,
+    FloatField,
+    IntegerField,
+    Model,
+    TextField,
+)
 
 from ..models import Execution, LogRecord
 
@@ -55,43 +66,127 @@ def record_log(fields: Fields) -> None:
 
 
 def flush() -> int:
-    """Insert the pending rows now; returns how many."""
+    """Insert the pending rows now; returns how many were taken (a failure is logged)."""
+    return _write()[0]
+
+
+def _write() -> tuple[int, bool]:
+    """Insert the pending rows; how many were taken, and whether every insert succeeded."""
     global _rows
     with _lock:
         batch, _rows = _rows, []
     by_model: dict[type[Model], list[Fields]] = defaultdict(list)
     for model, fields in batch:
         by_model[model].append(fields)
+    failed = False
     for model, rows in by_model.items():
         try:
             _insert(model, rows)
         except Exception:
+            failed = True
             logger.exception("could not store %d %s record(s)", len(rows), model.__name__)
-    return len(batch)
+    return len(batch), not failed
+
+
+#: Column values of these types go to the driver as they are, without a field's conversion.
+_PLAIN_TYPES = (str, int, float, bool, type(None))
+_PLAIN_FIELDS = (CharField, TextField, IntegerField, FloatField, BooleanField)
+
+
+class _Layout:
+    """How one model's rows become INSERT parameters, worked out once per model and database.
+
+    Text and number columns take plain values as they are; only the others (times,
+    JSON) go through their field's conversion: this runs on the web server's CPU.
+    """
+
+    def __init__(self, model: type[Model], connection: Any) -> None:
+        fields = [f for f in model._meta.concrete_fields if not f.primary_key and f.column]
+        quote = connection.ops.quote_name
+        self.sql = (f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(str(f.column)) for f in fields)}) "
+                    f"VALUES ({', '.join(['%s'] * len(fields))})")
+        self.fields = fields
+        self.index = {f.attname: i for i, f in enumerate(fields)}
+        self.plain = [isinstance(f, _PLAIN_FIELDS) for f in fields]
+        self.timestamp = _timestamp_converter(connection)
+        # a default that is computed per row (a callable) is left to the field
+        self.defaults = [f.get_db_prep_save(f.get_default(), connection) if not callable(f.default) else None
+                         for f in fields]
+        self.per_row = [i for i, f in enumerate(fields) if callable(f.default)]
+
+    def params(self, row: Fields, connection: Any) -> list[Any]:
+        values = self.defaults.copy()
+        for name, value in row.items():
+            position = self.index[name]
+            if self.plain[position] and type(value) in _PLAIN_TYPES:
+                values[position] = value
+            elif type(value) is float and isinstance(self.fields[position], DateTimeField):
+                values[position] = self.timestamp(value)  # recorded as time.time(): converted here, off the request
+            else:
+                values[position] = self.fields[position].get_db_prep_save(value, connection)
+        for position in self.per_row:
+            field = self.fields[position]
+            if field.attname not in row:
+                values[position] = field.get_db_prep_save(field.get_default(), connection)
+        return values
+
+
+def _timestamp_converter(connection: Any) -> Callable[[float], Any]:
+    """``time.time()`` -> what this database takes for a datetime column, as Django would write it.
+
+    Django's own conversion costs a few microseconds a row; the usual cases
+    (an aware datetime for PostgreSQL, a naive UTC string for SQLite) are
+    done directly, after checking they give what Django gives.
+    """
+    field = DateTimeField()
+    sample = datetime(2001, 2, 3, 4, 5, 6, 789, tzinfo=UTC)
+
+    def aware(ts: float) -> datetime:
+        return datetime.fromtimestamp(ts, UTC)
+
+    def naive_utc_text(ts: float) -> str:
+        return str(datetime.fromtimestamp(ts, UTC).replace(tzinfo=None))
+
+    def by_field(ts: float) -> Any:
+        return field.get_db_prep_save(datetime.fromtimestamp(ts, UTC), connection)
+
+    expected = field.get_db_prep_save(sample, connection)
+    for fast in (aware, naive_utc_text):
+        if fast(sample.timestamp()) == expected:
+            return fast
+    return by_field
+
+
+_layouts: dict[tuple[type[Model], str], _Layout] = {}
 
 
 def _insert(model: type[Model], rows: list[Fields]) -> None:
     """One ``executemany`` INSERT: building model instances would cost the server more than the write."""
     connection = connections[router.db_for_write(model)]
-    columns = [f for f in model._meta.concrete_fields if not f.primary_key and f.column]
-    quote = connection.ops.quote_name
-    table = model._meta.db_table
-    sql = (f"INSERT INTO {quote(table)} ({', '.join(quote(str(f.column)) for f in columns)}) "
-           f"VALUES ({', '.join(['%s'] * len(columns))})")
-    params = [
-        [f.get_db_prep_save(row[f.attname] if f.attname in row else f.get_default(), connection) for f in columns]
-        for row in rows
-    ]
+    layout = _layouts.get((model, connection.alias))
+    if layout is None:
+        layout = _layouts[(model, connection.alias)] = _Layout(model, connection)
+    params = [layout.params(row, connection) for row in rows]
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+        cursor.executemany(layout.sql, params)
 
 
 def _loop() -> None:
+    """Write what arrives; the thread's connection is kept while rows keep coming.
+
+    Between bursts (a wait that brought nothing) the connection is handled as
+    Django handles one at the end of a request (``CONN_MAX_AGE``, unusable
+    connections); after a failed write it is dropped, so the next batch
+    reconnects (to a database that restarted, say).
+    """
     while True:
         _wake.wait(_INTERVAL)
         _wake.clear()
-        flush()
-        close_old_connections()
+        written, succeeded = _write()
+        if not succeeded:
+            connections.close_all()
+        elif written == 0:
+            close_old_connections()
 
 
 @atexit.register

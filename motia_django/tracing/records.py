@@ -52,12 +52,17 @@ def record(values: dict[str, Any], status: str, started: float, error: BaseExcep
 
 
 def record_http(
-    *, trace_id: str, step: str, binding: str, status: int, started_at: Any, duration_ms: float,
+    *, trace_id: str, step: str, binding: str, status: int, started_at: float, duration_ms: float,
     error: BaseException | None,
 ) -> None:
-    """Queue the record of one HTTP execution for the background writer."""
+    """Queue the record of one HTTP execution for the background writer (``started_at``: ``time.time()``)."""
+    failed = error is not None or status >= 500
     queue_record({
-        "trace_id": trace_id, "step": step, "trigger_type": "http", "binding": binding, "attempt": 1,
-        "status": Execution.Status.FAILED if error is not None or status >= 500 else Execution.Status.SUCCEEDED,
-        "started_at": started_at, "duration_ms": duration_ms, **_error(error),
+        "trace_id": trace_id, "step": step, "trigger_type": "http", "binding": binding,
+        "status": _FAILED if failed else _SUCCEEDED, "started_at": started_at, "duration_ms": duration_ms,
+        **(_error(error) if error is not None else _NO_ERROR),
     })
+
+
+_FAILED, _SUCCEEDED = str(Execution.Status.FAILED), str(Execution.Status.SUCCEEDED)
+_NO_ERROR = {"error": "", "traceback": ""}
