@@ -13,9 +13,12 @@ stack (as ``startproject`` writes it), ``DEBUG = False`` and tracing on:
 * ``/bench/enqueue-view`` -- a plain view doing ``transaction.on_commit(noop.delay)``
 * ``/bench/step-enqueue`` -- a sync HTTP step doing ``ctx.enqueue(...)`` once
 
-Rounds interleave the routes (rotating the order); the tables report medians
-over rounds, and the ratios compare routes measured on the same server in the
-same run.  The enqueueing routes need Redis (``--broker``); their queues are
+Each round measures every route between two measurements of its baseline
+(``B R B``: the plain sync view, or the ``on_commit`` view for the enqueueing
+step), rotating the order from round to round; a ratio is the route against the
+mean of the baseline just before and just after it, so a machine whose speed
+drifts during the run (a shared VM) does not bias it.  The tables report the
+medians over rounds.  The enqueueing routes need Redis (``--broker``); their queues are
 emptied after each server.  ``--dev`` also measures a step under ``motia_dev``.
 Loopback only.  Usage::
 
@@ -526,21 +529,28 @@ def summarize(runs: list[Sample]) -> Summary:
                    statistics.median(p50) if p50 else None, statistics.median(p99) if p99 else None)
 
 
-def per_round_ratio(samples: dict[str, list[Sample]], route: str, baseline: str) -> float:
-    """Median over rounds of ``route / baseline`` within the same round."""
-    return statistics.median(a.rps / b.rps for a, b in zip(samples[route], samples[baseline], strict=True))
-
-
 def verdict(ratio: float) -> str:
     return "met" if ratio >= TARGET_RATIO else "NOT met"
 
 
-def render(results: dict[str, dict[str, list[Sample]]]) -> str:
+BASELINE_OF = {route: (ENQUEUE_PAIR[1] if route == ENQUEUE_PAIR[0] else PLAIN)
+               for route in ROUTES if route not in (PLAIN, ENQUEUE_PAIR[1])}
+
+
+@dataclass
+class Measured:
+    """One server's samples per route, and each route's ratios to its baseline (one per round)."""
+
+    samples: dict[str, list[Sample]]
+    ratios: dict[str, list[float]]
+
+
+def render(results: dict[str, Measured]) -> str:
     """The tables and the ratio lines for every server measured."""
     servers = list(results)
     out = ["| route | " + " | ".join(f"{s} req/s" for s in servers) + " |",
            "| --- | " + " | ".join("---:" for _ in servers) + " |"]
-    summaries = {s: {r: summarize(runs) for r, runs in results[s].items()} for s in servers}
+    summaries = {s: {r: summarize(runs) for r, runs in results[s].samples.items() if runs} for s in servers}
     for route, path in ROUTES.items():
         cells = []
         for server in servers:
@@ -548,21 +558,21 @@ def render(results: dict[str, dict[str, list[Sample]]]) -> str:
             cells.append("n/a" if row is None else f"{row.rps:.0f} ({row.low:.0f}–{row.high:.0f})")
         out.append(f"| {route} `{path}` | " + " | ".join(cells) + " |")
     out.append("")
-    out.append("| ratio (same server, same run) | " + " | ".join(servers) + " |")
+    out.append("| ratio to its baseline, median over rounds (min–max) | " + " | ".join(servers) + " |")
     out.append("| --- | " + " | ".join("---:" for _ in servers) + " |")
     checks: list[tuple[str, str, str]] = [*((step, PLAIN, f"{step} / sync view") for step in STEPS),
                                           ("DRF APIView", PLAIN, "DRF APIView / sync view"),
                                           (*ENQUEUE_PAIR, "step + enqueue / view + on_commit(delay)")]
-    for route, baseline, label in checks:
+    for route, _, label in checks:
         cells = []
         for server in servers:
-            row, base = summaries[server].get(route), summaries[server].get(baseline)
-            if row is None or base is None:
+            ratios = results[server].ratios.get(route)
+            if not ratios:
                 cells.append("n/a")
                 continue
-            ratio = row.rps / base.rps
+            ratio = statistics.median(ratios)
             mark = "" if route == "DRF APIView" else f" {verdict(ratio)}"
-            cells.append(f"{ratio:.2f} (rounds {per_round_ratio(results[server], route, baseline):.2f}){mark}")
+            cells.append(f"{ratio:.2f} ({min(ratios):.2f}–{max(ratios):.2f}){mark}")
         out.append(f"| {label} | " + " | ".join(cells) + " |")
     best_step = max(((s, r) for s in servers for r in STEPS), key=lambda k: summaries[k[0]][k[1]].rps)
     best_plain = max(servers, key=lambda s: summaries[s][PLAIN].rps)
@@ -585,11 +595,11 @@ def render(results: dict[str, dict[str, list[Sample]]]) -> str:
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=3000, help="requests per route per round (default 3000)")
+    parser.add_argument("--requests", type=int, default=1500, help="requests per sample (default 1500)")
     parser.add_argument("--concurrency", type=int, default=32, help="open connections (default 32)")
     parser.add_argument("--servers", default=",".join(SERVERS),
                         help=f"comma-separated, from {', '.join(SERVERS)} (default: all)")
-    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default 5)")
+    parser.add_argument("--rounds", type=int, default=7, help="rounds (default 7)")
     parser.add_argument("--warmup", type=int, default=1000, help="warm-up requests per route (default 1000)")
     parser.add_argument("--broker", default=f"redis://127.0.0.1:6379/{BROKER_DB}",
                         help=f"Redis for the enqueueing routes (default db {BROKER_DB}, emptied by the script)")
@@ -640,23 +650,31 @@ class Bench:
                            self.client_cpu)
         return run_python_client(url, requests, self.args.concurrency, self.client_cpu)
 
-    def measure(self, kind: str, routes: dict[str, str], rounds: int) -> dict[str, list[Sample]]:
-        """Start one server, warm up, run the interleaved rounds, stop the server."""
-        names = list(routes)
-        samples: dict[str, list[Sample]] = {name: [] for name in names}
+    def measure(self, kind: str, routes: dict[str, str], rounds: int) -> Measured:
+        """Start one server, warm up, run the rounds of ``B R B`` triples, stop the server."""
+        paired = [r for r in routes if r in BASELINE_OF]
+        result = Measured({name: [] for name in routes}, {name: [] for name in paired})
         server = start_server(kind, self.paths["site"], self.workdir, self.env, self.server_cpu, routes)
+
+        def sample(name: str) -> Sample:
+            taken = self.load(server.url(routes[name]), self.args.requests)
+            if taken.errors:
+                raise RuntimeError(f"{taken.errors} failed requests on {routes[name]}")
+            result.samples[name].append(taken)
+            return taken
+
         try:
-            for name in names if self.args.warmup else ():
+            for name in routes if self.args.warmup else ():
                 self.load(server.url(routes[name]), self.args.warmup)
             for index in range(rounds):
-                shift = index % len(names)
+                shift = index % len(paired)
                 cells = []
-                for name in names[shift:] + names[:shift]:
-                    sample = self.load(server.url(routes[name]), self.args.requests)
-                    if sample.errors:
-                        raise RuntimeError(f"{sample.errors} failed requests on {routes[name]}")
-                    samples[name].append(sample)
-                    cells.append(f"{name} {sample.rps:.0f}/s")
+                for name in paired[shift:] + paired[:shift]:
+                    baseline = BASELINE_OF[name]
+                    before, taken, after = sample(baseline), sample(name), sample(baseline)
+                    ratio = taken.rps / ((before.rps + after.rps) / 2)
+                    result.ratios[name].append(ratio)
+                    cells.append(f"{name} {taken.rps:.0f}/s ({ratio:.2f})")
                 print(f"  {kind} round {index + 1}: " + ", ".join(cells), flush=True)
         except BaseException:
             server.child.stop()
@@ -665,7 +683,7 @@ class Bench:
         finally:
             server.child.stop()
             empty_queues(self.args.broker)
-        return samples
+        return result
 
 
 def main(argv: list[str]) -> int:
@@ -687,7 +705,7 @@ def main(argv: list[str]) -> int:
     print(f"servers: {', '.join(args.server_list)}; client: {client_label}")
     print(f"python {sys.version.split()[0]}, Django {django.get_version()}, {os.cpu_count()} CPUs{pinned_label}")
     database = (args.database_url or "sqlite").split("://")[0]
-    print(f"{args.rounds} rounds x {len(ROUTES)} routes x {args.requests} requests, concurrency {args.concurrency}, "
+    print(f"{args.rounds} rounds of B R B samples of {args.requests} requests, concurrency {args.concurrency}, "
           f"warm-up {args.warmup} per route, tracing {args.tracing}, database {database}")
     with tempfile.TemporaryDirectory(prefix="motia-bench-http-") as tmp:
         bench = Bench(args, Path(tmp), wrk, cpus)
@@ -696,9 +714,10 @@ def main(argv: list[str]) -> int:
         if args.dev:
             dev_routes = {PLAIN: ROUTES[PLAIN], "step, sync handler": ROUTES["step, sync handler"],
                           "step, async handler": ROUTES["step, async handler"]}
-            dev = {name: summarize(runs) for name, runs in bench.measure("motia_dev", dev_routes, 3).items()}
-            print("\nunder motia_dev (uvicorn with reload, one process): "
-                  + ", ".join(f"{name} {row.rps:.0f} req/s" for name, row in dev.items()))
+            dev = bench.measure("motia_dev", dev_routes, 3)
+            rates = ", ".join(f"{name} {summarize(runs).rps:.0f} req/s" for name, runs in dev.samples.items())
+            ratios = ", ".join(f"{name} {statistics.median(values):.2f}" for name, values in dev.ratios.items())
+            print(f"\nunder motia_dev (uvicorn with reload, one process): {rates}; ratios to the sync view: {ratios}")
     return 0
 
 

@@ -215,8 +215,10 @@ def test_enqueue_rejects_undeclared_topics() -> None:
         _ctx("http").enqueue({"data": 1})
 
 
-def test_module_level_enqueue_needs_a_running_step() -> None:
-    with pytest.raises(RuntimeError, match="outside a step execution"):
+def test_module_level_enqueue_outside_a_step_still_refuses_an_unknown_topic() -> None:
+    from motia_django.queues.publisher import UnknownTopic
+
+    with pytest.raises(UnknownTopic, match="no step declares topic 'x'"):
         motia.enqueue({"topic": "x", "data": 1})
 
 

@@ -103,8 +103,11 @@ class _Layout:
     def __init__(self, model: type[Model], connection: Any) -> None:
         fields = [f for f in model._meta.concrete_fields if not f.primary_key and f.column]
         quote = connection.ops.quote_name
-        self.sql = (f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(str(f.column)) for f in fields)}) "
-                    f"VALUES ({', '.join(['%s'] * len(fields))})")
+        self.head = f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(str(f.column)) for f in fields)}) "
+        self.row_placeholders = f"({', '.join(['%s'] * len(fields))})"
+        limit = connection.features.max_query_params or 10_000
+        #: rows per statement: one multi-row INSERT costs the database one statement, not one per row
+        self.rows_per_statement = max(1, min(500, limit // len(fields)))
         self.fields = fields
         self.index = {f.attname: i for i, f in enumerate(fields)}
         self.plain = [isinstance(f, _PLAIN_FIELDS) for f in fields]
@@ -161,14 +164,17 @@ _layouts: dict[tuple[type[Model], str], _Layout] = {}
 
 
 def _insert(model: type[Model], rows: list[Fields]) -> None:
-    """One ``executemany`` INSERT: building model instances would cost the server more than the write."""
+    """Multi-row INSERTs in one transaction: building model instances would cost the server more than the write."""
     connection = connections[router.db_for_write(model)]
     layout = _layouts.get((model, connection.alias))
     if layout is None:
         layout = _layouts[(model, connection.alias)] = _Layout(model, connection)
-    params = [layout.params(row, connection) for row in rows]
+    size = layout.rows_per_statement
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
-        cursor.executemany(layout.sql, params)
+        for start in range(0, len(rows), size):
+            chunk = rows[start:start + size]
+            params = [value for row in chunk for value in layout.params(row, connection)]
+            cursor.execute(layout.head + "VALUES " + ", ".join([layout.row_placeholders] * len(chunk)), params)
 
 
 def _loop() -> None:

@@ -6,13 +6,13 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from celery import current_app
 from django.contrib.admin.views.decorators import staff_member_required
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from ..models import DeadLetter, Execution, OutboxMessage
+from ..queues.app import celery_app
 from ..queues.names import queue_for_binding
 from ..registry import get_registry
 from .pages import page
@@ -31,7 +31,7 @@ def broker_queue_stats(names: list[str]) -> tuple[dict[str, tuple[int, int | Non
     """
     stats: dict[str, tuple[int, int | None]] = {}
     try:
-        with current_app.connection_for_read() as connection:
+        with celery_app().connection_for_read() as connection:
             connection.ensure_connection(max_retries=1)
             for name in names:
                 channel: Any = connection.channel()
@@ -54,7 +54,7 @@ def broker_queue_stats(names: list[str]) -> tuple[dict[str, tuple[int, int | Non
 def _workers_by_queue(timeout: float = 1.0) -> dict[str, list[str]]:
     """Workers consuming each queue, from Celery's remote control (empty when none answer)."""
     try:
-        replies = current_app.control.inspect(timeout=timeout).active_queues() or {}
+        replies = celery_app().control.inspect(timeout=timeout).active_queues() or {}
     except Exception as exc:
         logger.warning("could not ask workers for their queues: %s", exc)
         return {}
