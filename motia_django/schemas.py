@@ -42,7 +42,7 @@ class Schema:
             self._validator: jsonschema.protocols.Validator | None = None
         elif isinstance(source, dict):
             cls = jsonschema.validators.validator_for(source, default=jsonschema.Draft202012Validator)
-            cls.check_schema(source)
+            _check_schema(cls, source)
             self._adapter = None
             self._validator = cls(source, format_checker=cls.FORMAT_CHECKER)
         else:
@@ -68,6 +68,24 @@ class Schema:
         if self._adapter is not None:
             return self._adapter.json_schema()
         return dict(self.source)
+
+
+_meta_validators: dict[Any, jsonschema.protocols.Validator] = {}
+
+
+def _meta_validator(cls: type[jsonschema.protocols.Validator]) -> jsonschema.protocols.Validator:
+    found = _meta_validators.get(cls)
+    if found is None:
+        meta = jsonschema.validators.validator_for(cls.META_SCHEMA, default=cls)
+        found = _meta_validators[cls] = meta(cls.META_SCHEMA, format_checker=meta.FORMAT_CHECKER)
+    return found
+
+
+def _check_schema(cls: type[jsonschema.protocols.Validator], source: dict[str, Any]) -> None:
+    """``cls.check_schema(source)``, with the metaschema's validator built once per draft, not per schema."""
+    error = jsonschema.exceptions.best_match(_meta_validator(cls).iter_errors(source))
+    if error is not None:
+        raise jsonschema.exceptions.SchemaError.create_from(error)
 
 
 def compile_schema(source: Any) -> Schema | None:

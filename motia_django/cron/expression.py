@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -39,8 +40,13 @@ class CronExpression:
 
     @classmethod
     def parse(cls, text: str) -> CronExpression:
+        """Check ``text`` field by field (an error names the field); the same text is checked once."""
         if not isinstance(text, str):
             raise InvalidCronExpression(f"a cron expression must be a string, not {type(text).__name__}")
+        return _parse(text)
+
+    @classmethod
+    def _parse(cls, text: str) -> CronExpression:
         parts = text.split()
         names = _FIELD_NAMES.get(len(parts))
         if names is None:
@@ -73,3 +79,6 @@ class CronExpression:
         start = moment + timedelta(microseconds=1)
         tick: datetime = croniter(self.text, start, second_at_beginning=self.has_seconds).get_prev(datetime)
         return tick
+
+
+_parse = functools.lru_cache(maxsize=4096)(CronExpression._parse)

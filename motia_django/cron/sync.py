@@ -77,10 +77,14 @@ def sync_schedules(registry: Registry | None = None) -> SyncResult:
     result = SyncResult()
     with transaction.atomic():
         wanted = set()
+        # one query for the existing entries and one for the schedules, not two per cron trigger
+        existing = {task.name: task for task in
+                    PeriodicTask.objects.select_related("crontab").filter(name__startswith=ENTRY_PREFIX)}
+        crontabs = _Crontabs(zone)
         for binding in registry.schedules:
             name = entry_name(binding.key)
             wanted.add(name)
-            _sync_one(binding, name, zone, result)
+            _sync_one(binding, name, existing.get(name), crontabs, result)
         gone = PeriodicTask.objects.filter(task=TICK_TASK, name__startswith=ENTRY_PREFIX, enabled=True)
         for task in gone.exclude(name__in=wanted):
             task.enabled = False
@@ -96,7 +100,8 @@ def sync_for_command(registry: Registry) -> str:
     return f"cron entries synced: {sync_schedules(registry)}"
 
 
-def _sync_one(binding: Binding, name: str, zone: ZoneInfo, result: SyncResult) -> None:
+def _sync_one(binding: Binding, name: str, task: PeriodicTask | None, crontabs: _Crontabs,
+              result: SyncResult) -> None:
     trigger = binding.trigger
     assert isinstance(trigger, CronTrigger)
     expression = CronExpression.parse(trigger.expression)
@@ -108,14 +113,12 @@ def _sync_one(binding: Binding, name: str, zone: ZoneInfo, result: SyncResult) -
         "description": f"Motia cron trigger #{binding.index} of step {binding.step.name!r}: {expression.text}",
         "enabled": True,
     }
-    task, created = PeriodicTask.objects.select_related("crontab").get_or_create(
-        name=name, defaults={**wanted, "crontab": _crontab(crontab, zone)}
-    )
-    if created:
+    if task is None:
+        PeriodicTask.objects.create(name=name, **wanted, crontab=crontabs.get(crontab))
         result.created.append(name)
         return
     schedule_changed = (
-        _crontab_spec(task.crontab) != {**crontab, "timezone": str(zone)}
+        _crontab_spec(task.crontab) != {**crontab, "timezone": str(crontabs.zone)}
         or json.loads(task.kwargs or "{}") != json.loads(wanted["kwargs"])
         or any((task.interval_id, task.solar_id, task.clocked_id))
     )
@@ -126,17 +129,28 @@ def _sync_one(binding: Binding, name: str, zone: ZoneInfo, result: SyncResult) -
         setattr(task, key, value)
     task.args = "[]"
     if schedule_changed:
-        task.crontab = _crontab(crontab, zone)
+        task.crontab = crontabs.get(crontab)
         task.interval = task.solar = task.clocked = None
         task.last_run_at = None  # the old expression's last tick says nothing about the new one
     task.save()
     result.updated.append(name)
 
 
-def _crontab(fields: dict[str, str], zone: ZoneInfo) -> CrontabSchedule:
-    """The shared ``CrontabSchedule`` row with these fields, created when missing."""
-    found = CrontabSchedule.objects.filter(**fields, timezone=zone).first()
-    return found or CrontabSchedule.objects.create(**fields, timezone=zone)
+class _Crontabs:
+    """The shared ``CrontabSchedule`` rows of one time zone, read once, created when missing."""
+
+    def __init__(self, zone: ZoneInfo) -> None:
+        self.zone = zone
+        self._rows: dict[tuple[str, ...], CrontabSchedule] = {}
+        for row in CrontabSchedule.objects.filter(timezone=zone).order_by("-id"):
+            self._rows[tuple(getattr(row, name) for name in _CRONTAB_FIELDS)] = row  # the oldest wins
+
+    def get(self, fields: dict[str, str]) -> CrontabSchedule:
+        key = tuple(fields[name] for name in _CRONTAB_FIELDS)
+        found = self._rows.get(key)
+        if found is None:
+            found = self._rows[key] = CrontabSchedule.objects.create(**fields, timezone=self.zone)
+        return found
 
 
 def _crontab_spec(crontab: CrontabSchedule | None) -> dict[str, str] | None:

@@ -15,8 +15,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import timedelta
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from django.db import connection, transaction
 from django.db.models import Q
@@ -49,6 +50,8 @@ def intercepted(interceptor: Interceptor) -> Iterator[None]:
 
 logger = logging.getLogger("motia.queues")
 
+RowT = TypeVar("RowT", "OutboxMessage", "Outgoing")
+
 BROKER_ERRORS: tuple[type[BaseException], ...] = (OperationalError, ConnectionError, OSError)
 #: Rows younger than this (or than half the send horizon) belong to the publisher that
 #: wrote them; the sweep leaves them alone.
@@ -61,7 +64,7 @@ def dispatch(bindings: Sequence[Binding], envelope: dict[str, Any], *, delay: fl
         _interceptor(bindings, envelope, delay)
         return
     now = timezone.now()
-    outbox: list[OutboxMessage] = []
+    outgoing: list[Outgoing] = []
     fifo: list[FifoMessage] = []
     for binding in bindings:
         policy = policy_for(binding)
@@ -71,23 +74,39 @@ def dispatch(bindings: Sequence[Binding], envelope: dict[str, Any], *, delay: fl
             fifo.append(FifoMessage(binding=binding.key, group_id=envelope["messageGroupId"], envelope=envelope,
                                     available_at=due))
         else:
-            outbox.append(OutboxMessage(binding=binding.key, queue=queue_for_binding(binding), envelope=envelope,
-                                        eta=due))
+            outgoing.append(Outgoing(binding.key, queue_for_binding(binding), envelope, due))
     groups = {(row.binding, row.group_id) for row in fifo}
     if not transaction.get_connection().in_atomic_block:
-        FifoMessage.objects.bulk_create(fifo)
+        if fifo:
+            FifoMessage.objects.bulk_create(fifo)
         horizon = now + _send_horizon()
-        ready = [row for row in outbox if row.eta is None or row.eta <= horizon]
+        ready = [row for row in outgoing if row.eta is None or row.eta <= horizon]
         sent = _send_rows(ready)
-        kept = [row for row in outbox if row not in sent]
+        kept = [row.as_row() for row in outgoing if row not in sent]
         if kept:
             OutboxMessage.objects.bulk_create(kept)
         kick_groups(groups)
         return
     with transaction.atomic():
-        rows = OutboxMessage.objects.bulk_create(outbox)
+        rows = OutboxMessage.objects.bulk_create([row.as_row() for row in outgoing])
         FifoMessage.objects.bulk_create(fifo)
     transaction.on_commit(lambda: _after_commit(rows, groups))
+
+
+@dataclass(slots=True, eq=False)
+class Outgoing:
+    """A message on its way to the broker, not (yet) an outbox row: sent at once outside a transaction."""
+
+    binding: str
+    queue: str
+    envelope: dict[str, Any]
+    eta: datetime | None
+    pk: int | None = None
+    last_error: str = ""
+
+    def as_row(self) -> OutboxMessage:
+        return OutboxMessage(binding=self.binding, queue=self.queue, envelope=self.envelope, eta=self.eta,
+                             last_error=self.last_error)
 
 
 def _send_horizon() -> timedelta:
@@ -107,11 +126,11 @@ def _after_commit(rows: list[OutboxMessage], groups: set[tuple[str, str]]) -> No
     kick_groups(groups)
 
 
-def _send_rows(rows: Iterable[OutboxMessage]) -> list[OutboxMessage]:
+def _send_rows(rows: Iterable[RowT]) -> list[RowT]:
     """Send rows in order until the broker refuses one; returns those sent."""
     app = celery_app()
     registry = get_registry()
-    sent: list[OutboxMessage] = []
+    sent: list[RowT] = []
     for row in rows:
         binding = registry.binding(row.binding)
         options: dict[str, Any] = {"queue": row.queue, "eta": row.eta, "retry": False}

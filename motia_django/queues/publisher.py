@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
 from ..conf import motia_settings
 from ..execution import in_thread, sync_or_async
 from ..registry import get_registry
+from ..tracing.ids import new_message_id
 from .outbox import dispatch
 from .policy import policy_for
 
@@ -56,7 +56,7 @@ def build_envelope(
     if len(encoded) > limit:
         raise InvalidMessage(f"message for {topic or source!r} is {len(encoded)} bytes; the limit is {limit}")
     return {
-        "id": str(uuid.uuid4()),
+        "id": new_message_id(),
         "topic": topic,
         "data": data,
         "traceId": trace_id,

@@ -160,7 +160,16 @@ class Registry:
 
     # -- lookups ---------------------------------------------------------------------------
     def subscribers(self, topic: str) -> list[Binding]:
-        return [b for b in self.subscriptions if b.topic == topic]
+        """The subscriptions of ``topic`` (do not change the list: it is shared)."""
+        return self._by_topic.get(topic, [])
+
+    @functools.cached_property
+    def _by_topic(self) -> dict[str, list[Binding]]:
+        found: dict[str, list[Binding]] = {}
+        for binding in self.subscriptions:
+            if binding.topic:
+                found.setdefault(binding.topic, []).append(binding)
+        return found
 
     @functools.cached_property
     def known_topics(self) -> frozenset[str]:

@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Mapping
 
-__all__ = ["new_trace_id", "trace_id_from_headers"]
+__all__ = ["new_message_id", "new_trace_id", "trace_id_from_headers"]
 
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
@@ -54,6 +54,12 @@ def new_trace_id() -> str:
 
 
 _VARIANT = "89ab"
+
+
+def new_message_id() -> str:
+    """A random (version 4) UUID string for a message, from the same pooled randomness."""
+    r = _random.take(16).hex()
+    return f"{r[:8]}-{r[8:12]}-4{r[13:16]}-{_VARIANT[int(r[16], 16) & 3]}{r[17:20]}-{r[20:32]}"
 
 
 def trace_id_from_headers(meta: Mapping[str, str]) -> str:

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import time
 import traceback as tb
+from datetime import UTC, datetime
 from typing import Any
-
-from django.utils import timezone
 
 from ..models import Execution
 from .recorder import record as queue_record
@@ -21,8 +20,8 @@ __all__ = ["begin", "fields", "finish", "record", "record_http"]
 
 
 def fields(**values: Any) -> dict[str, Any]:
-    """The fields of an attempt starting now."""
-    return {**values, "started_at": timezone.now()}
+    """The fields of an attempt starting now (``started_at`` as ``time.time()``: the writer converts it)."""
+    return {**values, "started_at": time.time()}
 
 
 def _error(error: BaseException | None) -> dict[str, str]:
@@ -37,7 +36,7 @@ def _outcome(status: str, started: float, error: BaseException | None) -> dict[s
 
 def begin(values: dict[str, Any]) -> Execution:
     """Insert the ``running`` row of an attempt now."""
-    return Execution.objects.create(**values)
+    return Execution.objects.create(**{**values, "started_at": datetime.fromtimestamp(values["started_at"], UTC)})
 
 
 def finish(execution: Execution, status: str, started: float, error: BaseException | None = None) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ...registry import Registry, reload_registry
+from ...registry import Registry, get_registry
 from ...workbench.graph import build_graph, to_dot, to_mermaid
 
 
@@ -22,7 +22,7 @@ class Command(BaseCommand):
                             help="print only the flow graph, as Mermaid or DOT text (cron entries are left alone)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        registry = reload_registry()
+        registry = get_registry()  # discovered when the app started
         if options["graph"]:  # the graph alone on stdout, to pipe into mermaid or dot
             graph = build_graph(registry)
             self.stdout.write(to_mermaid(graph) if options["graph"] == "mermaid" else to_dot(graph), ending="")
