@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import subprocess
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
@@ -313,3 +314,37 @@ class TestRabbitMQ:
             wait_until(lambda: len(executions("retry-fixed", status="succeeded")) == 1, 30, what="retry")
         finally:
             server.stop()
+
+
+def _stall_fifo_groups(big: int, small_groups: int) -> list[str]:
+    """FIFO rows whose drains died: ``big`` due messages in one group, then one in each of the small groups."""
+    from motia_django.models import FifoMessage
+
+    binding = "fifo-consumer#0:t.fifo"
+    rows = [FifoMessage(binding=binding, group_id="big", envelope={
+        "id": f"big-{n}", "topic": "t.fifo", "data": {"group": "big", "seq": n}, "traceId": "t-big",
+        "messageGroupId": "big", "depth": 0}) for n in range(big)]
+    small = [f"small-{n}" for n in range(small_groups)]
+    rows += [FifoMessage(binding=binding, group_id=name, envelope={
+        "id": f"{name}-0", "topic": "t.fifo", "data": {"group": name, "seq": 0}, "traceId": f"t-{name}",
+        "messageGroupId": name, "depth": 0}) for name in small]
+    FifoMessage.objects.bulk_create(rows)
+    return small
+
+
+def test_every_stalled_fifo_group_is_found_behind_a_long_one(transactional_db: None) -> None:
+    from motia_django.queues.outbox import stalled_groups
+
+    small = _stall_fifo_groups(300, 5)
+    found = {group for _, group in stalled_groups()}
+    assert found == {"big", *small}, found
+
+
+def test_stalled_fifo_groups_resume_within_one_relay_period(start_worker: Worker) -> None:
+    small = _stall_fifo_groups(300, 5)
+    worker = start_worker()
+    ready = time.monotonic()
+    wait_until(lambda: all(f"{name}-0000" in state("fifo-log") for name in small), 30,
+               what="the five stalled groups")
+    # the relay sweeps every 0.5 s here; a group found by the first sweep runs its one message at once
+    assert time.monotonic() - ready < 3.0, worker.output()[-2000:]

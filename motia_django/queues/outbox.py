@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
@@ -192,14 +192,13 @@ def kick_groups(groups: Iterable[tuple[str, str]], *, countdown: float | None = 
 
 
 def stalled_groups(limit: int = 200) -> set[tuple[str, str]]:
-    """FIFO groups with a due message and no live lease."""
+    """FIFO groups with a due message and no live lease (each group once, however many messages it holds)."""
     now = timezone.now()
-    due = FifoMessage.objects.filter(Q(available_at__isnull=True) | Q(available_at__lte=now))
-    pending = set(due.values_list("binding", "group_id").distinct()[:limit])
-    leased = set(
-        FifoGroup.objects.filter(leased_until__gt=now).values_list("binding", "group_id")
-    )
-    return pending - leased
+    leased = FifoGroup.objects.filter(binding=OuterRef("binding"), group_id=OuterRef("group_id"),
+                                      leased_until__gt=now)
+    due = FifoMessage.objects.filter(Q(available_at__isnull=True) | Q(available_at__lte=now)).filter(~Exists(leased))
+    # order_by() drops the model's ordering by id, which DISTINCT would otherwise count in
+    return set(due.order_by().values_list("binding", "group_id").distinct()[:limit])
 
 
 def sweep() -> None:
