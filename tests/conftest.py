@@ -68,27 +68,29 @@ class Process(ChildProcess):
         super().__init__(args, log=log, env=env, cwd=ROOT)
 
 
-def start_uvicorn(log: Path, **env: str) -> tuple[Process, str]:
-    """``uvicorn project.asgi:application`` on a free loopback port, ready to serve."""
-    port = free_port()
-    proc = Process(
-        [sys.executable, "-m", "uvicorn", "project.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-         "--log-level", "warning"],
-        child_env(**env),
-        log,
-    )
+def serve_http(args: list[str], port: int, log: Path, env: dict[str, str], name: str) -> tuple[Process, str]:
+    """Start a server on ``port`` and wait until the example app answers; returns it and its base URL."""
+    proc = Process(args, env, log)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.popen.poll() is not None:
-            pytest.fail(f"uvicorn exited early:\n{proc.output()}")
+            pytest.fail(f"{name} exited early:\n{proc.output()}")
         try:
             httpx.get(f"{base}/hello/up", timeout=1)
             return proc, base
         except httpx.HTTPError:
             time.sleep(0.2)
     proc.stop()
-    pytest.fail(f"uvicorn did not start:\n{proc.output()}")
+    pytest.fail(f"{name} did not start:\n{proc.output()}")
+
+
+def start_uvicorn(log: Path, **env: str) -> tuple[Process, str]:
+    """``uvicorn project.asgi:application`` on a free loopback port, ready to serve."""
+    port = free_port()
+    args = [sys.executable, "-m", "uvicorn", "project.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+            "--log-level", "warning"]
+    return serve_http(args, port, log, child_env(**env), "uvicorn")
 
 
 @pytest.fixture

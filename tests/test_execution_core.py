@@ -29,7 +29,7 @@ from django.test import Client
 
 from motia_django.models import DeadLetter, Execution, OutboxMessage, StateEntry
 
-from .conftest import Process, child_env, free_port, start_uvicorn, wait_until
+from .conftest import Process, child_env, free_port, serve_http, start_uvicorn, wait_until
 
 Worker = Callable[..., Process]
 
@@ -44,19 +44,7 @@ def start_gunicorn(log: Path, worker_class: str, **env: str) -> tuple[Process, s
             "--workers", "1", "--worker-class", worker_class, "--log-level", "warning"]
     if worker_class == "gthread":
         args += ["--threads", "4"]
-    proc = Process(args, child_env(**env), log)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.popen.poll() is not None:
-            pytest.fail(f"gunicorn exited early:\n{proc.output()}")
-        try:
-            httpx.get(f"{base}/hello/up", timeout=1)
-            return proc, base
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.stop()
-    pytest.fail(f"gunicorn did not start:\n{proc.output()}")
+    return serve_http(args, port, log, child_env(**env), "gunicorn")
 
 
 SERVERS = ["gunicorn-sync", "gunicorn-gthread", "uvicorn"]

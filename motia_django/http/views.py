@@ -132,20 +132,32 @@ def chain_for(binding: Binding, global_paths: tuple[str, ...]) -> Chain:
 # -- views ----------------------------------------------------------------------------------------
 
 
-def _route(
+@dataclass(frozen=True)
+class _Target:
+    """What a request resolved to: the binding serving its method, its path parameters, its chain."""
+
+    binding: Binding
+    path_params: dict[str, str]
+    chain: Chain
+
+
+def _target(
     request: HttpRequest, args: tuple[str, ...], routes: PathRoutes, table: RouteTable
-) -> tuple[Binding, dict[str, str]] | HttpResponseBase:
+) -> _Target | HttpResponseBase:
+    """The binding for the request's method on this path shape (or a later one), else the 405 answer."""
     method = request.method or "GET"
     if method in routes.methods:
-        return routes.methods[method], routes.params(method, args)
-    found = table.lookup(request.path_info.lstrip("/"), method)
-    if found is None:
-        allowed = table.allowed(request.path_info.lstrip("/"))
-        return json_response(
-            405, {"error": f"Method {method} not allowed", "allowed": allowed}, {"Allow": ", ".join(allowed)}
-        )
-    other, groups = found
-    return other.methods[method], other.params(method, groups)
+        binding, path_params = routes.methods[method], routes.params(method, args)
+    else:
+        found = table.lookup(request.path_info.lstrip("/"), method)
+        if found is None:
+            allowed = table.allowed(request.path_info.lstrip("/"))
+            return json_response(
+                405, {"error": f"Method {method} not allowed", "allowed": allowed}, {"Allow": ", ".join(allowed)}
+            )
+        other, groups = found
+        binding, path_params = other.methods[method], other.params(method, groups)
+    return _Target(binding, path_params, chain_for(binding, motia_settings().MIDDLEWARE))
 
 
 def _mark_non_atomic(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -158,14 +170,12 @@ def _mark_non_atomic(view: Callable[..., Any]) -> Callable[..., Any]:
 @csrf_exempt
 def step_view(request: HttpRequest, *args: str, routes: PathRoutes, table: RouteTable) -> HttpResponseBase:
     """The route's view under WSGI and in Django's test client."""
-    found = _route(request, args, routes, table)
+    found = _target(request, args, routes, table)
     if isinstance(found, HttpResponseBase):
         return found
-    binding, path_params = found
-    chain = chain_for(binding, motia_settings().MIDDLEWARE)
-    if chain.is_async:
-        return run_coroutine(_serve_async(request, binding, chain, path_params))
-    return _serve_sync(request, binding, chain, path_params)
+    if found.chain.is_async:
+        return run_coroutine(_serve_async(request, found.binding, found.chain, found.path_params))
+    return _serve_sync(request, found.binding, found.chain, found.path_params)
 
 
 @_mark_non_atomic
@@ -174,14 +184,13 @@ async def async_step_view(
     request: HttpRequest, *args: str, routes: PathRoutes, table: RouteTable
 ) -> HttpResponseBase:
     """The route's view under ASGI."""
-    found = _route(request, args, routes, table)
+    found = _target(request, args, routes, table)
     if isinstance(found, HttpResponseBase):
         return found
-    binding, path_params = found
-    chain = chain_for(binding, motia_settings().MIDDLEWARE)
-    if chain.is_async:
-        return await _serve_async(request, binding, chain, path_params)
-    return await sync_to_async(_serve_sync, thread_sensitive=True)(request, binding, chain, path_params)
+    if found.chain.is_async:
+        return await _serve_async(request, found.binding, found.chain, found.path_params)
+    return await sync_to_async(_serve_sync, thread_sensitive=True)(request, found.binding, found.chain,
+                                                                    found.path_params)
 
 
 # -- serving --------------------------------------------------------------------------------------
