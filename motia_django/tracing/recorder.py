@@ -40,6 +40,8 @@ _INTERVAL = 0.5
 
 _rows: list[tuple[type[Model], Fields]] = []
 _lock = threading.Lock()
+#: held while a batch is written, so a flush waits for the background thread's batch in flight
+_writing = threading.Lock()
 _wake = threading.Event()
 _thread: threading.Thread | None = None
 
@@ -66,12 +68,21 @@ def record_log(fields: Fields) -> None:
 
 
 def flush() -> int:
-    """Insert the pending rows now; returns how many were taken (a failure is logged)."""
+    """Insert the pending rows now; returns how many were taken (a failure is logged).
+
+    When it returns, every row recorded before the call is written, including a
+    batch the background thread had taken and was still inserting.
+    """
     return _write()[0]
 
 
 def _write() -> tuple[int, bool]:
     """Insert the pending rows; how many were taken, and whether every insert succeeded."""
+    with _writing:
+        return _write_batch()
+
+
+def _write_batch() -> tuple[int, bool]:
     global _rows
     with _lock:
         batch, _rows = _rows, []
