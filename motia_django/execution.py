@@ -26,6 +26,7 @@ import logging
 import signal
 import threading
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -89,24 +90,33 @@ def in_async_code() -> bool:
     return asyncio._get_running_loop() is not None
 
 
+def _remembered(compute: Callable[[Callable[..., Any]], T]) -> Callable[[Callable[..., Any]], T]:
+    """Remember ``compute(fn)`` while ``fn`` lives: a function per request (a closure) is not kept alive."""
+    known: weakref.WeakKeyDictionary[Any, T] = weakref.WeakKeyDictionary()
+
+    @functools.wraps(compute)
+    def lookup(fn: Callable[..., Any]) -> T:
+        try:
+            return known[fn]
+        except KeyError:
+            value = known[fn] = compute(fn)
+            return value
+        except TypeError:  # not weakly referenceable or unhashable: work it out each time
+            return compute(fn)
+
+    return lookup
+
+
+@_remembered
 def is_async(fn: Callable[..., Any]) -> bool:
     """Whether calling ``fn`` gives a coroutine: ``async def`` functions, methods, partials and callables."""
-    try:
-        return _is_async_cached(fn)
-    except TypeError:  # an unhashable callable
-        return _is_async(fn)
-
-
-def _is_async(fn: Callable[..., Any]) -> bool:
     if iscoroutinefunction(fn):
         return True
     call_method = getattr(type(fn), "__call__", None)  # noqa: B004 - instances with an async __call__
     return not inspect.isroutine(fn) and call_method is not None and iscoroutinefunction(call_method)
 
 
-_is_async_cached = functools.lru_cache(maxsize=4096)(_is_async)
-
-
+@_remembered
 def positional_arity(fn: Callable[..., Any]) -> int:
     """How many positional arguments ``fn`` takes (a large number for ``*args``)."""
     try:
