@@ -14,7 +14,7 @@ class MotiaConfig(AppConfig):
         from .cron import scheduler  # noqa: F401  (the cron tick task, the beat start check)
         from .logs import install_default_handler, install_stored_handler
         from .queues import app, tasks, worker  # noqa: F401  (tasks registers the Celery tasks)
-        from .queues.broker import tune_transport
+        from .queues.broker import tune
         from .registry import get_registry
         from .streams import realtime
 
@@ -25,4 +25,4 @@ class MotiaConfig(AppConfig):
         realtime.connect()
         worker.connect()
         if app.is_initialised():
-            tune_transport(app.celery_app())
+            tune(app.celery_app())

@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.db import connections
 
+from .queues import app as celery
+from .queues.broker import is_redis, step_needs
 from .registry import get_registry
 
 
@@ -17,4 +20,37 @@ def discovery_check(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage
         for error in registry.errors
     ]
     messages += [Warning(text, id="motia.W001") for text in registry.warnings]
+    return messages
+
+
+@register()
+def delivery_check(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Broker and database settings under which a message could run twice or fail to be recorded."""
+    messages: list[CheckMessage] = []
+    if celery.is_initialised():
+        app = celery.celery_app()
+        prefetch = app.conf.worker_prefetch_multiplier
+        if prefetch != 1:
+            messages.append(Warning(
+                f"worker_prefetch_multiplier is {prefetch}: a prefetched message waits behind slow ones while "
+                "its visibility timeout runs, and may be handed to a second worker",
+                hint="set CELERY_WORKER_PREFETCH_MULTIPLIER = 1 (or start workers with --prefetch-multiplier 1)",
+                id="motia.W010"))
+        visibility = (app.conf.broker_transport_options or {}).get("visibility_timeout")
+        if is_redis(app) and visibility is not None:
+            short = [(b, step_needs(b)) for b in get_registry().background_bindings if step_needs(b) > visibility]
+            messages += [Warning(
+                f"step {b.step.name!r} ({b.key}) can hold a message for {needs:.0f}s, longer than the broker's "
+                f"visibility_timeout of {visibility:.0f}s: Redis would hand it to a second worker while it runs",
+                hint="raise CELERY_BROKER_TRANSPORT_OPTIONS['visibility_timeout'] or the step's handler timeout "
+                     "(or leave the option unset: it is derived from the steps)",
+                obj=b.step.name, id="motia.W011") for b, needs in short]
+    for alias in connections:
+        settings_dict = connections[alias].settings_dict
+        if settings_dict["ENGINE"].endswith("sqlite3") and \
+                str(settings_dict.get("OPTIONS", {}).get("transaction_mode", "")).upper() != "IMMEDIATE":
+            messages.append(Warning(
+                f"SQLite database {alias!r} starts transactions in DEFERRED mode: two processes that read and "
+                "then write (leases, outbox claims) fail with 'database is locked' instead of waiting",
+                hint=f"set DATABASES[{alias!r}]['OPTIONS']['transaction_mode'] = 'IMMEDIATE'", id="motia.W012"))
     return messages

@@ -44,6 +44,9 @@ class MotiaSettings:
     #: held) before it is handed to another worker, unless a subscription sets
     #: ``visibility_timeout``.
     VISIBILITY_TIMEOUT: float = 30.0
+    #: Seconds a delivery keeps retrying a database write that failed for want of
+    #: a connection (a failover) before it hands its message back to the broker.
+    OUTAGE_PATIENCE: float = 30.0
     #: Record every HTTP execution and keep ``ctx.logger`` records per execution.
     TRACING: bool = True
     #: Longest chain of state/stream triggers started by one write (a handler that

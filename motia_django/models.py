@@ -10,12 +10,14 @@ __all__ = [
     "ConcurrencySlot",
     "DeadLetter",
     "Execution",
-    "LogRecord",
     "FifoGroup",
     "FifoMessage",
+    "Lease",
+    "LogRecord",
     "OutboxMessage",
     "StateEntry",
     "StreamItem",
+    "WaitingMessage",
 ]
 
 
@@ -129,7 +131,9 @@ class OutboxMessage(models.Model):
     """A message waiting to be handed to the broker.
 
     Written in the publisher's transaction and removed once the broker took it,
-    so neither a rollback nor a broker outage loses or invents a message.
+    so neither a rollback nor a broker outage loses or invents a message.  A
+    sender claims rows (``claim``, ``claimed_until``) before sending them, so the
+    publisher and the relay never both send one.
     """
 
     binding = models.CharField(max_length=512)
@@ -139,12 +143,31 @@ class OutboxMessage(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     send_attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    claim = models.CharField(max_length=32, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
+        indexes = [models.Index(fields=["claim"], name="motia_outbox_claim")]
 
     def __str__(self) -> str:
         return f"{self.queue} {self.envelope.get('id', '')}"
+
+
+class WaitingMessage(models.Model):
+    """A message of a ``concurrency: N`` subscription waiting for a free slot, woken in publish order."""
+
+    binding = models.CharField(max_length=512)
+    message_id = models.CharField(max_length=64)
+    envelope = models.JSONField()
+    #: the envelope's ``enqueuedAt``: consumers side by side may park messages out of their publish order
+    enqueued_at = models.FloatField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["enqueued_at", "id"]
+        indexes = [models.Index(fields=["binding", "enqueued_at", "id"], name="motia_waiting_order")]
+        constraints = [models.UniqueConstraint(fields=["binding", "message_id"], name="motia_waiting_unique")]
 
 
 class FifoMessage(models.Model):
@@ -183,6 +206,19 @@ class ConcurrencySlot(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["binding", "slot"], name="motia_slot_unique")]
+
+
+class Lease(models.Model):
+    """A named job that one process at a time may do (the relay), held until ``leased_until``."""
+
+    name = models.CharField(max_length=64, unique=True)
+    holder = models.CharField(max_length=128, blank=True)
+    leased_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.holder or '-'}"
+
+
 class LogRecord(models.Model):
     """One ``ctx.logger`` record, kept so a trace shows what its executions logged."""
 

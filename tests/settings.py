@@ -35,6 +35,9 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = os.environ.get("MOTIA_TEST_ATOMIC_REQU
 
 if CELERY_BROKER_URL.startswith("redis://"):  # noqa: F405
     CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": f"motia-test-{RUN_ID}:"}
+    if os.environ.get("MOTIA_TEST_REDIS_VISIBILITY"):
+        # an operator's own choice, shorter than the steps need: workers killed in tests come back fast
+        CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = float(os.environ["MOTIA_TEST_REDIS_VISIBILITY"])
 
 MOTIA = {
     "STEPS_DIRS": [str(BASE_DIR / "steps"), str(TESTS_DIR / "app_steps")],
@@ -45,6 +48,7 @@ MOTIA = {
 MOTIA["VISIBILITY_TIMEOUT"] = 5
 MOTIA["TRACING"] = os.environ.get("MOTIA_TRACING", "on") == "on"
 MOTIA["RELAY_INTERVAL"] = 0.5
+MOTIA["OUTAGE_PATIENCE"] = float(os.environ.get("MOTIA_OUTAGE_PATIENCE", "30"))
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # -- streams (tests/test_streams*.py) -------------------------------------------------------

@@ -1,9 +1,10 @@
 """One attempt of one background execution: a queue message, cron tick, state or stream change.
 
 :class:`Delivery` validates the input, honours ``concurrency``, evaluates the
-condition, runs the handler under its timeout and records the attempt; it
-returns an :class:`Outcome` and leaves what happens next (retry, dead letter,
-next FIFO message) to its caller.
+condition, runs the handler under its timeout and returns an :class:`Outcome`;
+:meth:`Delivery.run` then records the attempt and hands the message on (a
+retry or a dead letter) in one transaction.  FIFO drains decide what happens
+next themselves (see :mod:`.fifo`).
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ from __future__ import annotations
 import asyncio
 import enum
 import functools
+import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from celery.exceptions import SoftTimeLimitExceeded
-from django.db.models import Max
+from django.db import transaction
 
 from ..conf import motia_settings
 from ..context import FlowContext
@@ -38,6 +41,9 @@ from ..steps.io import StateTriggerInput, StreamEvent, StreamTriggerInput
 from ..steps.triggers import EventTrigger, QueueTrigger
 from ..tracing import records
 from . import concurrency
+from .dead_letters import bury
+from .outages import DATABASE_OUTAGES, persist
+from .outbox import dispatch
 from .policy import DeliveryPolicy, policy_for
 
 __all__ = [
@@ -51,13 +57,22 @@ __all__ = [
     "handler_input",
 ]
 
+logger = logging.getLogger("motia.queues")
+
+T = TypeVar("T")
+
 
 class Outcome(enum.Enum):
     SUCCEEDED = "succeeded"
     SKIPPED = "skipped"
     RETRY = "retry"
     DEAD = "dead"
+    #: FIFO head without a free concurrency slot: tried again after ``delay``
     DEFERRED = "deferred"
+    #: no free concurrency slot: the message waits in the database for one
+    PARKED = "parked"
+    #: a copy of an attempt that already ended and handed its message on: nothing to do
+    DUPLICATE = "duplicate"
 
 
 @dataclass(frozen=True)
@@ -92,20 +107,29 @@ def handler_input(binding: Binding, envelope: dict[str, Any]) -> Any:
     return data
 
 
+_ENDED = frozenset({Execution.Status.SUCCEEDED, Execution.Status.SKIPPED, Execution.Status.FAILED,
+                    Execution.Status.DEAD})
+
+
 class Delivery:
-    """Attempt ``envelope`` for ``binding``.
+    """Attempt ``envelope`` for ``binding``, then hand the message on (:meth:`run`).
 
     The attempt number comes from the envelope (retries carry it forward).  A
-    message the broker handed out again (``redelivered``: its worker died
-    mid-attempt) counts as one attempt more than any recorded, and its attempts
-    are recorded before the handler runs, so a message that keeps killing its
-    worker still runs out of attempts.  FIFO heads stay in place between
-    attempts, so theirs are always counted from the records.
+    message the broker handed out again (``redelivered``) is looked up in the
+    records first: if its attempt already ended, the retry or dead letter that
+    attempt produced was committed with its record, so this copy is a duplicate
+    and does nothing.  Otherwise it counts as one attempt more than any
+    recorded, and is recorded before the handler runs, so a message that keeps
+    killing its worker still runs out of attempts.  FIFO heads stay in place
+    between attempts, so theirs are always counted from the records.
+
+    The delivery's own database writes ride out an outage until ``deadline``
+    (``time.monotonic()``; by default ``OUTAGE_PATIENCE`` from now).
     """
 
     def __init__(
         self, binding: Binding, envelope: dict[str, Any], worker: str = "", *, redelivered: bool = False,
-        fifo: bool = False,
+        fifo: bool = False, deadline: float | None = None,
     ) -> None:
         self.binding = binding
         self.envelope = envelope
@@ -113,47 +137,109 @@ class Delivery:
         self.redelivered = redelivered
         self.fifo = fifo
         self.policy: DeliveryPolicy = policy_for(binding)
+        self.deadline = time.monotonic() + motia_settings().OUTAGE_PATIENCE if deadline is None else deadline
+        self._fields: dict[str, Any] = {}
+        self._execution: Execution | None = None
+        self._started = 0.0
+        self._status = ""
+        self._error: BaseException | None = None
+
+    def _persist(self, operation: Callable[[], T], what: str) -> T:
+        return persist(operation, self.deadline, what)
+
+    def run(self) -> Result:
+        """Attempt the message, then record the attempt and pass the message on (retry, dead letter)."""
+        result = self.attempt()
+        if result.outcome is Outcome.RETRY:
+            retry = {key: value for key, value in self.envelope.items() if key != "resent"}
+            retry["attempt"] = result.attempt + 1
+            self._persist(lambda: self._record_with(lambda: dispatch([self.binding], retry, delay=result.delay)),
+                          "scheduling a retry")
+        elif result.outcome is Outcome.DEAD:
+            error = result.error or RuntimeError("dead letter")
+            self._persist(lambda: self._record_with(
+                lambda: bury(self.binding, self.envelope, error, result.attempt)), "writing a dead letter")
+        elif result.outcome in (Outcome.SUCCEEDED, Outcome.SKIPPED):
+            self._persist(self.record, "recording the attempt")
+        return result
+
+    def _record_with(self, hand_on: Callable[[], object]) -> None:
+        """The attempt's record and what it hands on commit together, so a redelivered copy can tell it ended."""
+        with transaction.atomic():
+            self.record(now=True)
+            hand_on()
+
+    def record(self, *, now: bool = False) -> None:
+        """Write the attempt's outcome: at once when it was begun or ``now``, else batched (when tracing)."""
+        if not self._status:
+            return
+        if self._execution is not None:
+            records.finish(self._execution, self._status, self._started, self._error)
+        elif now:
+            records.write(self._fields, self._status, self._started, self._error)
+        elif motia_settings().TRACING:
+            records.record(self._fields, self._status, self._started, self._error)
 
     def attempt(self) -> Result:
+        """Run the attempt and return its outcome; nothing is recorded or handed on yet (see :meth:`run`)."""
         slot = None
         if self.policy.concurrency:
-            slot = concurrency.acquire(self.binding.key, self.policy.concurrency, self._lease_seconds())
+            slot = self._persist(lambda: concurrency.acquire(self.binding, self.envelope["id"]),
+                                 "taking a concurrency slot")
             if slot is None:
-                return Result(Outcome.DEFERRED, delay=0.1)
+                if self.fifo:  # the group's head stays in place; the drain comes back for it
+                    return Result(Outcome.DEFERRED, delay=motia_settings().RELAY_INTERVAL)
+                self._persist(lambda: concurrency.park(self.binding, self.envelope), "parking the message")
+                return Result(Outcome.PARKED)
         try:
             return self._attempt()
         finally:
             if slot is not None:
-                concurrency.release(self.binding.key, slot)
+                self._give_back(slot)
 
-    def _lease_seconds(self) -> float:
-        return max(self.policy.visibility_timeout, (self.policy.timeout or 0) + 5)
+    def _give_back(self, slot: concurrency.Slot) -> None:
+        try:
+            self._persist(lambda: concurrency.release(self.binding, slot), "releasing a concurrency slot")
+        except DATABASE_OUTAGES as exc:
+            logger.warning("could not release a concurrency slot of %s (its lease will run out): %s",
+                           self.binding.key, exc)
 
-    def _number(self) -> int:
+    def _number(self) -> int | None:
+        """This attempt's number, or ``None`` for a copy of an attempt that ended.
+
+        Copies come from the broker (``redelivered``) or from the relay, which resends
+        an outbox row whose sender may have died between sending and deleting it (``resent``).
+        """
         number = int(self.envelope.get("attempt", 1))
-        if self.redelivered or self.fifo:
-            recorded = (
-                Execution.objects.filter(message_id=self.envelope["id"], binding=self.binding.key)
-                .aggregate(last=Max("attempt"))["last"] or 0
-            )
-            number = max(number, recorded) + 1 if self.redelivered else recorded + 1
-        return number
+        copy = self.redelivered or bool(self.envelope.get("resent"))
+        if not (copy or self.fifo):
+            return number
+        rows = list(Execution.objects.filter(message_id=self.envelope["id"], binding=self.binding.key)
+                    .values_list("attempt", "status"))
+        if copy and any(attempt >= number and status in _ENDED for attempt, status in rows):
+            return None
+        recorded = max((attempt for attempt, _ in rows), default=0)
+        if self.fifo:
+            return recorded + 1
+        return max(number, recorded) + 1 if self.redelivered else number
 
     def _attempt(self) -> Result:
-        number = self._number()
-        fields = records.fields(
+        number = self._persist(self._number, "counting attempts")
+        if number is None:
+            logger.info("message %s for %s was redelivered after its attempt ended; dropped the copy",
+                        self.envelope["id"], self.binding.key)
+            return Result(Outcome.DUPLICATE)
+        self._fields = records.fields(
             trace_id=self.envelope["traceId"], step=self.binding.step.name,
             trigger_type=str(self.binding.trigger.kind), binding=self.binding.key,
             message_id=self.envelope["id"], topic=self.binding.topic or "", worker=self.worker, attempt=number,
         )
-        execution = records.begin(fields) if self.redelivered or self.fifo else None
-        started = time.perf_counter()
+        if self.redelivered or self.fifo:
+            self._execution = self._persist(lambda: records.begin(self._fields), "recording the attempt")
+        self._started = time.perf_counter()
 
         def end(status: str, outcome: Outcome, error: BaseException | None = None, delay: float = 0.0) -> Result:
-            if execution is not None:
-                records.finish(execution, status, started, error)
-            elif motia_settings().TRACING:
-                records.record(fields, status, started, error)
+            self._status, self._error = status, error
             return Result(outcome, delay=delay, error=error, attempt=number)
 
         if number > self.policy.max_attempts:

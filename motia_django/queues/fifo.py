@@ -3,12 +3,16 @@
 Messages wait in :class:`FifoMessage` rows.  A drain holds the group's lease,
 delivers the oldest message, and moves on only when it succeeded, was skipped
 or was dead-lettered; a failure keeps it at the head until its backoff passes.
+An emptied group's lease row is deleted.  A group whose head waits for its
+backoff is released and restarted by the relay, which finds groups with a due
+message and no live lease.
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from functools import partial
 
 from django.db import transaction
 from django.db.models import Q
@@ -17,8 +21,8 @@ from django.utils import timezone
 from ..models import FifoGroup, FifoMessage
 from ..registry import Binding
 from .dead_letters import bury
-from .delivery import Delivery, Outcome
-from .outbox import kick_groups
+from .delivery import Delivery, Outcome, Result
+from .outages import persist
 from .policy import policy_for
 
 __all__ = ["drain"]
@@ -39,18 +43,23 @@ def _release(binding: str, group: str, holder: str) -> None:
     FifoGroup.objects.filter(binding=binding, group_id=group, holder=holder).update(leased_until=None, holder="")
 
 
+def _forget_if_empty(binding: str, group: str, holder: str) -> bool:
+    """Delete the group's lease row once it holds no message; ``False`` when one arrived meanwhile."""
+    FifoGroup.objects.filter(binding=binding, group_id=group, holder=holder).delete()
+    return not FifoMessage.objects.filter(binding=binding, group_id=group).exists()
+
+
 def drain(binding: Binding, group: str, worker: str = "") -> None:
-    policy = policy_for(binding)
-    lease_seconds = max(policy.visibility_timeout, (policy.timeout or 0) + 5)
+    lease_seconds = policy_for(binding).lease_seconds
     holder = uuid.uuid4().hex
     while _lease(binding.key, group, holder, lease_seconds):
         retry_in = _drain_leased(binding, group, holder, lease_seconds, worker)
-        _release(binding.key, group, holder)
-        if retry_in is not None:
-            kick_groups([(binding.key, group)], countdown=retry_in)
-            return
-        if not FifoMessage.objects.filter(binding=binding.key, group_id=group).exists():
-            return  # a message published while we released is picked up by the next loop
+        if retry_in is None:
+            if _forget_if_empty(binding.key, group, holder):
+                return
+            continue  # a message arrived as the group emptied: lease it again
+        _release(binding.key, group, holder)  # the relay restarts the group when its head is due
+        return
 
 
 def _drain_leased(binding: Binding, group: str, holder: str, lease_seconds: float, worker: str) -> float | None:
@@ -62,14 +71,26 @@ def _drain_leased(binding: Binding, group: str, holder: str, lease_seconds: floa
         now = timezone.now()
         if head.available_at and head.available_at > now:
             return (head.available_at - now).total_seconds()
-        result = Delivery(binding, head.envelope, worker, fifo=True).attempt()
+        delivery = Delivery(binding, head.envelope, worker, fifo=True)
+        result = delivery.attempt()
         if result.outcome in (Outcome.RETRY, Outcome.DEFERRED):
-            head.available_at = timezone.now() + timedelta(seconds=result.delay)
-            head.save(update_fields=["available_at"])
+            persist(partial(_keep_at_head, delivery, head, result.delay), delivery.deadline, "scheduling a retry")
             return result.delay
-        with transaction.atomic():
-            if result.outcome is Outcome.DEAD and result.error is not None:
-                bury(binding, head.envelope, result.error, result.attempt)
-            head.delete()
+        persist(partial(_move_on, delivery, head, result), delivery.deadline, "recording the attempt")
         if not _lease(binding.key, group, holder, lease_seconds):
             return None
+
+
+def _keep_at_head(delivery: Delivery, head: FifoMessage, delay: float) -> None:
+    with transaction.atomic():
+        delivery.record(now=True)
+        head.available_at = timezone.now() + timedelta(seconds=delay)
+        head.save(update_fields=["available_at"])
+
+
+def _move_on(delivery: Delivery, head: FifoMessage, result: Result) -> None:
+    with transaction.atomic():
+        delivery.record(now=True)
+        if result.outcome is Outcome.DEAD and result.error is not None:
+            bury(delivery.binding, head.envelope, result.error, result.attempt)
+        head.delete()

@@ -15,7 +15,7 @@ from ..registry import Binding
 from ..steps.infrastructure import QueueConfig
 from ..steps.triggers import EventTrigger, QueueTrigger
 
-__all__ = ["DeliveryPolicy", "policy_for"]
+__all__ = ["DeliveryPolicy", "hard_time_limit", "policy_for"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,11 @@ class DeliveryPolicy:
     visibility_timeout: float
     concurrency: int | None
     timeout: float | None
+
+    @property
+    def lease_seconds(self) -> float:
+        """How long a FIFO group or concurrency slot stays held by a delivery that stopped answering."""
+        return max(self.visibility_timeout, (self.timeout or 0) + 5)
 
     @property
     def max_attempts(self) -> int:
@@ -60,3 +65,14 @@ def policy_for(binding: Binding) -> DeliveryPolicy:
         concurrency=config.concurrency,
         timeout=handler.timeout if handler else 30.0,
     )
+
+
+def hard_time_limit(policy: DeliveryPolicy) -> float | None:
+    """Celery's ``time_limit`` for a delivery: it ends a worker process stuck where no timeout reaches.
+
+    The handler's own timeout fires first; then the delivery may still ride out
+    a database outage for ``OUTAGE_PATIENCE`` seconds while it records the outcome.
+    """
+    if not policy.timeout:
+        return None
+    return policy.timeout + motia_settings().OUTAGE_PATIENCE + 5

@@ -58,7 +58,7 @@ def build_envelope(
     return {
         "id": new_message_id(),
         "topic": topic,
-        "data": data,
+        "data": json.loads(encoded),  # a copy: later changes to the caller's data are not sent
         "traceId": trace_id,
         "messageGroupId": message_group_id,
         "source": source,

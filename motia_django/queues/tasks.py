@@ -2,7 +2,9 @@
 
 ``motia.deliver`` runs one message for one binding; ``motia.fifo_drain`` works
 through one FIFO group.  Both acknowledge late and are re-queued when their
-worker dies, so a crash loses nothing.
+worker dies, so a crash loses nothing.  A database or broker error outside the
+handler that outlasts the delivery's patience hands the message back to the
+broker instead of acknowledging it.
 """
 
 from __future__ import annotations
@@ -11,17 +13,21 @@ import logging
 from typing import Any
 
 from celery import Task, shared_task
+from celery.exceptions import Reject
 
 from ..registry import Binding, get_registry
 from .dead_letters import bury
-from .delivery import Delivery, Outcome
+from .delivery import Delivery
 from .fifo import drain
 from .names import DELIVER_TASK, FIFO_DRAIN_TASK
-from .outbox import dispatch
+from .outages import DATABASE_OUTAGES
+from .outbox import BROKER_ERRORS
 
 __all__ = ["deliver", "fifo_drain"]
 
 logger = logging.getLogger("motia.queues")
+
+INFRASTRUCTURE_ERRORS = (*DATABASE_OUTAGES, *BROKER_ERRORS)
 
 
 def _binding(key: str) -> Binding | None:
@@ -31,24 +37,39 @@ def _binding(key: str) -> Binding | None:
     return binding
 
 
-@shared_task(bind=True, name=DELIVER_TASK, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+#: Both tasks acknowledge a message only once it has been handed on; a hard time limit
+#: hands it back to the broker (where it counts as an attempt), never drops it.
+_TASK_OPTIONS: dict[str, Any] = {
+    "bind": True, "acks_late": True, "reject_on_worker_lost": True, "acks_on_timeout": False, "ignore_result": True,
+}
+
+
+@shared_task(name=DELIVER_TASK, **_TASK_OPTIONS)
 def deliver(self: Task[Any, Any], binding_key: str, envelope: dict[str, Any]) -> None:
     binding = _binding(binding_key)
     if binding is None:
         return
     redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
-    result = Delivery(binding, envelope, self.request.hostname or "", redelivered=redelivered).attempt()
-    if result.outcome is Outcome.RETRY:
-        dispatch([binding], {**envelope, "attempt": result.attempt + 1}, delay=result.delay)
-    elif result.outcome is Outcome.DEFERRED:
-        dispatch([binding], envelope, delay=result.delay)
-    elif result.outcome is Outcome.DEAD and result.error is not None:
-        bury(binding, envelope, result.error, result.attempt)
-        logger.error("message %s for %s is a dead letter: %s", envelope.get("id"), binding_key, result.error)
+    try:
+        Delivery(binding, envelope, self.request.hostname or "", redelivered=redelivered).run()
+    except INFRASTRUCTURE_ERRORS as exc:
+        logger.warning("message %s for %s goes back to the broker: %s", envelope.get("id"), binding_key, exc)
+        raise Reject(str(exc), requeue=True) from exc
+    except Exception as exc:
+        logger.exception("message %s for %s failed outside its handler", envelope.get("id"), binding_key)
+        try:
+            bury(binding, envelope, exc, int(envelope.get("attempt", 1)))
+        except Exception:
+            raise Reject(exc, requeue=True) from exc
 
 
-@shared_task(bind=True, name=FIFO_DRAIN_TASK, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+@shared_task(name=FIFO_DRAIN_TASK, **_TASK_OPTIONS)
 def fifo_drain(self: Task[Any, Any], binding_key: str, group_id: str) -> None:
     binding = _binding(binding_key)
-    if binding is not None:
+    if binding is None:
+        return
+    try:
         drain(binding, group_id, self.request.hostname or "")
+    except INFRASTRUCTURE_ERRORS as exc:
+        # the group's messages are safe in the database: the relay restarts it once its lease runs out
+        logger.warning("FIFO group %s of %s stopped: %s", group_id, binding_key, exc)

@@ -1,8 +1,8 @@
-"""Worker integration: consume every step queue, and the relay sweep.
+"""Worker integration: consume every step queue, and run the relay.
 
 ``celery -A project worker`` serves all steps (``-Q motia.orders`` dedicates a
-worker to one topic), and every worker sweeps the outbox and stalled FIFO
-groups every ``MOTIA["RELAY_INTERVAL"]`` seconds (:class:`RelaySweep`).  The
+worker to one topic), and every worker's main process runs a relay thread
+(:class:`RelayStep`, see :mod:`.relay`), of which one at a time sweeps.  The
 receivers here are connected in ``ready()``; ``celeryd_init`` reaches them after
 Django is set up and before the worker builds its bootsteps.
 """
@@ -15,16 +15,14 @@ from typing import Any
 from celery import bootsteps
 from celery.signals import celeryd_after_setup, celeryd_init, worker_process_shutdown
 
-from ..conf import motia_settings
 from ..registry import get_registry
 from ..tracing.recorder import flush
-from ..tracing.retention import purge_expired
 from .app import init_app, is_initialised
-from .broker import tune_transport
+from .broker import tune
 from .names import queues_of
-from .outbox import sweep as relay
+from .relay import Relay
 
-__all__ = ["RelaySweep", "connect", "consume_step_queues", "flush_execution_records", "on_worker_init", "sweep"]
+__all__ = ["RelayStep", "connect", "consume_step_queues", "flush_execution_records", "on_worker_init"]
 
 logger = logging.getLogger("motia.queues")
 
@@ -37,42 +35,35 @@ def consume_step_queues(sender: str, instance: Any, **kwargs: Any) -> None:
         queues.select_add(name)
 
 
-class RelaySweep(bootsteps.StartStopStep):
-    """Periodically resend outbox rows, restart FIFO groups whose drain died, and drop expired records."""
-
-    requires = ("celery.worker.components:Timer",)
+class RelayStep(bootsteps.StartStopStep):
+    """Run the relay on a thread of the worker's main process, beside (not inside) the consumer."""
 
     def __init__(self, worker: Any, **kwargs: Any) -> None:
-        self.timer_ref: Any = None
+        self.relay: Relay | None = None
 
     def start(self, worker: Any) -> None:
-        self.timer_ref = worker.timer.call_repeatedly(motia_settings().RELAY_INTERVAL, sweep, priority=10)
+        self.relay = Relay()
+        self.relay.start()
 
     def stop(self, worker: Any) -> None:
-        if self.timer_ref is not None:
-            self.timer_ref.cancel()
-            self.timer_ref = None
+        if self.relay is not None:
+            self.relay.stop()
+            self.relay = None
 
 
 def on_worker_init(sender: Any, instance: Any, **kwargs: Any) -> None:
     """``celeryd_init``: the worker runs the relay; one whose app was not wired in still serves (and says so)."""
-    if RelaySweep not in instance.app.steps["worker"]:
-        instance.app.steps["worker"].add(RelaySweep)
+    if RelayStep not in instance.app.steps["worker"]:
+        instance.app.steps["worker"].add(RelayStep)
     if not is_initialised():
         logger.warning("motia_django.init_app(app) was not called; using the worker's app %r", instance.app.main)
         init_app(instance.app)
-        tune_transport(instance.app)
+        tune(instance.app)
 
 
 def flush_execution_records(**kwargs: Any) -> None:
     """Pool processes exit without running ``atexit``: write their last records first."""
     flush()
-
-
-def sweep() -> None:
-    """One relay pass: resend the outbox, restart stalled FIFO groups, drop expired records."""
-    relay()
-    purge_expired()
 
 
 def connect() -> None:

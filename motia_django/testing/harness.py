@@ -17,8 +17,7 @@ from typing import Any
 from django.http import HttpResponse
 from django.test import Client
 
-from ..queues.dead_letters import bury
-from ..queues.delivery import Delivery, Outcome, Result
+from ..queues.delivery import Delivery, Result
 from ..queues.outbox import intercepted
 from ..queues.publisher import build_envelope, publish
 from ..registry import Binding, get_registry
@@ -112,14 +111,8 @@ class MotiaHarness:
             if len(results) >= limit:
                 raise RuntimeError(f"still {len(self._pending)} message(s) after {limit} deliveries: a loop?")
             binding, envelope = self._pending.pop(0)
-            result = Delivery(binding, envelope, "test").attempt()
-            results.append(result)
-            if result.outcome is Outcome.RETRY:
-                self._pending.append((binding, {**envelope, "attempt": result.attempt + 1}))
-            elif result.outcome is Outcome.DEFERRED:
-                self._pending.append((binding, envelope))
-            elif result.outcome is Outcome.DEAD and result.error is not None:
-                bury(binding, envelope, result.error, result.attempt)
+            # a retry comes back through the capture, and a dead letter is written, as on a worker
+            results.append(Delivery(binding, envelope, "test").run())
         flush_records()
         return results
 
@@ -131,6 +124,6 @@ class MotiaHarness:
             raise LookupError(f"step {step!r} has no cron trigger")
         binding = schedules[0]
         envelope = build_envelope(None, None, trace_id=new_trace_id(), source=f"cron {binding.key}")
-        result = Delivery(binding, envelope, "test").attempt()
+        result = Delivery(binding, envelope, "test").run()
         self.drain()
         return result

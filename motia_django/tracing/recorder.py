@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db import close_old_connections, connections, router, transaction
+from django.db import InterfaceError, OperationalError, close_old_connections, connections, router, transaction
 from django.db.models import (
     BooleanField,
     CharField,
@@ -37,6 +37,8 @@ Fields = dict[str, object]
 
 _BATCH = 200
 _INTERVAL = 0.5
+#: Rows kept in memory while the database refuses them; beyond it the oldest are dropped.
+MAX_PENDING = 50_000
 
 _rows: list[tuple[type[Model], Fields]] = []
 _lock = threading.Lock()
@@ -44,11 +46,16 @@ _lock = threading.Lock()
 _writing = threading.Lock()
 _wake = threading.Event()
 _thread: threading.Thread | None = None
+#: records refused since the last report because too many were waiting
+_dropped = 0
 
 
 def _append(model: type[Model], fields: Fields) -> None:
-    global _thread
+    global _thread, _dropped
     with _lock:
+        if len(_rows) >= MAX_PENDING:
+            _dropped += 1  # the database has been away for long: keep memory bounded
+            return
         _rows.append((model, fields))
         if _thread is None or not _thread.is_alive():
             _thread = threading.Thread(target=_loop, name="motia-trace-writer", daemon=True)
@@ -83,20 +90,48 @@ def _write() -> tuple[int, bool]:
 
 
 def _write_batch() -> tuple[int, bool]:
+    """Insert what is pending; rows a failed insert did not store go back to the front of the queue."""
     global _rows
     with _lock:
         batch, _rows = _rows, []
     by_model: dict[type[Model], list[Fields]] = defaultdict(list)
     for model, fields in batch:
         by_model[model].append(fields)
+    kept: list[tuple[type[Model], Fields]] = []
     failed = False
     for model, rows in by_model.items():
         try:
             _insert(model, rows)
+        except (OperationalError, InterfaceError) as exc:  # the database is away: try these again later
+            logger.warning("could not store %d %s record(s) yet: %s", len(rows), model.__name__, exc)
+            kept += [(model, fields) for fields in rows]
         except Exception:
-            failed = True
             logger.exception("could not store %d %s record(s)", len(rows), model.__name__)
-    return len(batch), not failed
+            failed = True
+    if kept:
+        _keep(kept)
+    if _dropped:
+        _report_dropped()
+    return len(batch), not (kept or failed)
+
+
+def _keep(rows: list[tuple[type[Model], Fields]]) -> None:
+    """Put unstored rows back in front for the next write, within :data:`MAX_PENDING`."""
+    global _rows, _dropped
+    with _lock:
+        _rows = rows + _rows
+        excess = len(_rows) - MAX_PENDING
+        if excess > 0:
+            del _rows[MAX_PENDING:]
+            _dropped += excess
+
+
+def _report_dropped() -> None:
+    global _dropped
+    with _lock:
+        count, _dropped = _dropped, 0
+    logger.error("dropped %d execution or log record(s): more than %d were waiting for the database",
+                 count, MAX_PENDING)
 
 
 #: Column values of these types go to the driver as they are, without a field's conversion.

@@ -3,7 +3,8 @@
 Most rows are written after the attempt, in batches off the hot path (see
 :mod:`.recorder`), while ``MOTIA["TRACING"]`` is on.  Attempts whose count
 matters for correctness (redelivered messages, FIFO heads) are written before
-the handler runs, whatever the setting, and stay ``running`` if the worker dies.
+the handler runs, whatever the setting, and stay ``running`` if the worker dies;
+a failed attempt is written with the retry or dead letter it hands on.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 from ..models import Execution
 from .recorder import record as queue_record
 
-__all__ = ["begin", "fields", "finish", "record", "record_http"]
+__all__ = ["begin", "fields", "finish", "record", "record_http", "write"]
 
 
 def fields(**values: Any) -> dict[str, Any]:
@@ -43,6 +44,11 @@ def finish(execution: Execution, status: str, started: float, error: BaseExcepti
     for key, value in _outcome(status, started, error).items():
         setattr(execution, key, value)
     execution.save(update_fields=["status", "duration_ms", "error", "traceback"])
+
+
+def write(values: dict[str, Any], status: str, started: float, error: BaseException | None = None) -> Execution:
+    """Insert the finished attempt's row now (in the caller's transaction)."""
+    return begin({**values, **_outcome(status, started, error)})
 
 
 def record(values: dict[str, Any], status: str, started: float, error: BaseException | None = None) -> None:
