@@ -79,16 +79,19 @@ USE_TZ = True
 STATIC_URL = "static/"
 
 # -- Celery: embedded filesystem broker unless CELERY_BROKER_URL is set ---------------
+# (kombu's transport, writing each message whole: motia_django/queues/dev_broker.py)
 _BROKER_DIR = VAR_DIR / "broker"
 for _sub in ("in", "processed", "control"):
     (_BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT = "motia_django.queues.dev_broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_BROKER_DIR / "in"),
         "data_folder_out": str(_BROKER_DIR / "in"),
         "processed_folder": str(_BROKER_DIR / "processed"),
         "control_folder": str(_BROKER_DIR / "control"),
+        "rejected_folder": str(_BROKER_DIR / "rejected"),
         "store_processed": False,
         "polling_interval": 0.05,
     }

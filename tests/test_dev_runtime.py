@@ -7,6 +7,8 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -21,6 +23,29 @@ from motia import http, step
 
 hello = step({{"name": "greeter", "triggers": [http("GET", "/greet")]}},
              lambda req, ctx: {{"status": 200, "body": {{"greeting": "{word}"}}}})
+'''
+
+BURST = '''
+from motia import http, queue, step
+
+
+async def send(req, ctx):
+    await ctx.enqueue({"topic": "burst.hit", "data": {"n": req.body["n"]}})
+    return {"status": 202, "body": {}}
+
+
+async def record(data, ctx):
+    await ctx.state.update("burst", str(data["n"]), [{"type": "increment", "path": "runs"}])
+
+
+async def count(req, ctx):
+    entries = await ctx.state.list("burst")
+    return {"status": 200, "body": {"messages": len(entries), "runs": sum(e["runs"] for e in entries)}}
+
+
+sender = step({"name": "burst-sender", "triggers": [http("POST", "/burst")], "enqueues": ["burst.hit"]}, send)
+recorder = step({"name": "burst-recorder", "triggers": [queue("burst.hit")]}, record)
+counter = step({"name": "burst-counter", "triggers": [http("GET", "/burst")]}, count)
 '''
 
 
@@ -84,3 +109,68 @@ def test_step_changes_are_reloaded(tmp_path: Path) -> None:
         finally:
             proc.stop()
     shutil.rmtree(tmp_path / "var", ignore_errors=True)
+
+
+def _children(pid: int) -> list[tuple[int, str]]:
+    """The processes ``pid`` started, with their command lines."""
+    pids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [(int(child), Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode())
+            for child in pids]
+
+
+def test_a_child_that_dies_stops_the_runtime_and_says_which(tmp_path: Path) -> None:
+    steps = tmp_path / "steps"
+    steps.mkdir()
+    (steps / "greet_step.py").write_text(HELLO.format(word="hello"))
+    proc, base = _start(tmp_path, steps, "--no-beat", "--no-reload")
+    try:
+        wait_until(lambda: " ready." in proc.output() and _get(f"{base}/greet") is not None, 60,
+                   what="the dev server and worker")
+        [server] = [pid for pid, args in _children(proc.pid) if " uvicorn " in args]
+        os.kill(server, signal.SIGKILL)
+        proc.popen.wait(30)
+    finally:
+        proc.stop()
+    assert proc.popen.returncode == 1
+    assert "server was killed by SIGKILL; stopping the others" in proc.output()
+    assert "CommandError: server was killed by SIGKILL, so motia_dev stopped" in proc.output()
+
+
+def test_a_burst_of_enqueues_is_all_handled(tmp_path: Path) -> None:
+    """Every message of a burst is handled once, and the worker and with it the runtime stay up.
+
+    Many messages are written to the embedded filesystem broker while the worker reads it: the
+    worker must never read a message before it is fully written.
+    """
+    total = 2000
+    steps = tmp_path / "steps"
+    steps.mkdir()
+    (steps / "burst_step.py").write_text(BURST)
+    proc, base = _start(tmp_path, steps, "--no-beat", "--no-reload")
+    try:
+        wait_until(lambda: " ready." in proc.output() and _get(f"{base}/burst") is not None, 60,
+                   what="the dev server and worker")
+        with httpx.Client(base_url=base, timeout=30, limits=httpx.Limits(max_connections=32)) as client:
+
+            def send(n: int) -> int:
+                try:
+                    return client.post("/burst", json={"n": n}).status_code
+                except httpx.HTTPError:
+                    return 0
+
+            with ThreadPoolExecutor(32) as pool:
+                statuses = list(pool.map(send, range(total)))
+        accepted = statuses.count(202)
+        counts: dict[str, int] = {}
+        deadline = time.monotonic() + 45
+        while time.monotonic() < deadline and proc.popen.poll() is None:
+            counts = (_get(f"{base}/burst") or httpx.Response(500, json={})).json()
+            if counts.get("messages") == total:
+                break
+            time.sleep(0.5)
+        assert proc.popen.poll() is None, f"motia_dev exited: {accepted} accepted, {counts}:\n{proc.tail()}"
+        assert "Traceback" not in proc.output(), proc.tail(80)
+        assert (accepted, counts) == (total, {"messages": total, "runs": total}), proc.tail()
+        assert (_get(f"{base}/burst") or httpx.Response(500)).status_code == 200
+    finally:
+        proc.stop()

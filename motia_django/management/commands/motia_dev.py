@@ -1,7 +1,8 @@
 """``manage.py motia_dev``: the ASGI server, a Celery worker and beat in one terminal.
 
 Each runs as a child process; Ctrl-C (or SIGTERM) stops them all, and if one of
-them dies the others are stopped too.  When a step file changes, all three are
+them dies the others are stopped too and the command fails with the name and
+exit status of the one that died.  When a step file changes, all three are
 restarted so they load the new steps (``--no-reload`` to keep them running).
 """
 
@@ -58,7 +59,9 @@ class Command(BaseCommand):
         self._summary(registry, options)
         self._warn_about_channel_layer(options)
         watched = [] if options["no_reload"] else [p for p in motia_settings().steps_paths if p.is_dir()]
-        self._supervise(commands, watched)
+        died = self._supervise(commands, watched)
+        if died:
+            raise CommandError(f"{died}, so motia_dev stopped (see its output above)")
 
     def _summary(self, registry: Any, options: dict[str, Any]) -> None:
         base = f"http://{options['host']}:{options['port']}"
@@ -90,9 +93,11 @@ class Command(BaseCommand):
                 "reach WebSocket clients only with a Redis channel layer (set CHANNEL_LAYER_URL)"
             ))
 
-    def _supervise(self, commands: dict[str, list[str]], watched: list[Path]) -> None:
+    def _supervise(self, commands: dict[str, list[str]], watched: list[Path]) -> str:
+        """Run the children until a signal or until one of them dies; returns which died, and how (or "")."""
         stopping = threading.Event()
         changed = threading.Event()
+        died = ""
 
         def stop(signum: int, frame: Any) -> None:
             stopping.set()
@@ -111,13 +116,24 @@ class Command(BaseCommand):
                     self._check_steps()
                     children = self._start(commands)
                 for name, child in children.items():
-                    if child.poll() is not None:
-                        self.stderr.write(self.style.ERROR(f"{name} exited with {child.returncode}; stopping"))
+                    if child.poll() is not None and not stopping.is_set():
+                        died = f"{name} {self._exit_status(child.returncode)}"
+                        self.stderr.write(self.style.ERROR(f"{died}; stopping the others"))
                         stopping.set()
                 time.sleep(0.2)
         finally:
             self._stop(children)
             self.stdout.write("motia-django stopped")
+        return died
+
+    @staticmethod
+    def _exit_status(code: int) -> str:
+        if code >= 0:
+            return f"exited with {code}"
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
 
     @staticmethod
     def _start(commands: dict[str, list[str]]) -> dict[str, subprocess.Popen[bytes]]:
