@@ -34,6 +34,9 @@ class MotiaSettings:
     #: Raise instead of logging when a handler's response breaks its
     #: ``response_schema`` (meant for test settings).
     STRICT_RESPONSE_SCHEMA: bool = False
+    #: Chunks a streamed HTTP response (``input.response`` under ASGI) queues for a
+    #: client slower than its handler; while that many wait, the handler's writes wait too.
+    HTTP_STREAM_BUFFER: int = 16
     #: Include the exception text in 500 responses (defaults to ``DEBUG``).
     EXPOSE_ERRORS: bool | None = None
     #: Largest JSON payload, in bytes, accepted by ``ctx.enqueue``.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import sys
@@ -132,6 +133,14 @@ def _write_trace_records(request: pytest.FixtureRequest) -> Iterator[None]:
         flush()
     except Exception:  # a test without database access: nothing of its own to write
         pass
+
+
+def stream_progress(job: str) -> dict[str, Any]:
+    """What a ``tests/app_steps/core/streaming_step.py`` handler stored about itself: ``written``, ``ended``."""
+    from django.conf import settings
+
+    path = Path(settings.VAR_DIR) / "core-stream" / f"{job}.json"
+    return json.loads(path.read_text()) if path.exists() else {"written": 0, "ended": None}
 
 
 def launch(args: list[str], env: dict[str, str], log: Path, ready: str, what: str) -> Process:

@@ -49,6 +49,7 @@ MOTIA["VISIBILITY_TIMEOUT"] = 5
 MOTIA["TRACING"] = os.environ.get("MOTIA_TRACING", "on") == "on"
 MOTIA["RELAY_INTERVAL"] = 0.5
 MOTIA["OUTAGE_PATIENCE"] = float(os.environ.get("MOTIA_OUTAGE_PATIENCE", "30"))
+MOTIA["HTTP_STREAM_BUFFER"] = int(os.environ.get("MOTIA_HTTP_STREAM_BUFFER", "16"))
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # -- streams (tests/test_streams*.py) -------------------------------------------------------

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
+import uuid
+from typing import Any
 
 import pytest
+from asgiref.sync import sync_to_async
+from django.core.handlers.asgi import ASGIHandler
 from django.test import AsyncClient, Client, override_settings
+
+from motia_django.models import Execution
+from motia_django.tracing.recorder import flush
+
+from .conftest import stream_progress
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -236,6 +247,93 @@ def test_streaming_response_is_buffered_under_wsgi(client: Client) -> None:
     assert response.status_code == 200
     assert response["Content-Type"] == "text/event-stream"
     assert response.content.count(b"data: ") == 2
+
+
+async def _stream_progress_until(job: str, ended: str, timeout: float = 2) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while stream_progress(job)["ended"] is None and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+    found = stream_progress(job)
+    assert found["ended"] == ended, found
+    return found
+
+
+@pytest.mark.parametrize("kind", ["async", "sync"])
+async def test_a_streamed_response_queues_at_most_its_buffer(kind: str, settings: Any) -> None:
+    settings.MOTIA = {**settings.MOTIA, "HTTP_STREAM_BUFFER": 3}
+    job = f"buffer-{kind}-{uuid.uuid4().hex[:8]}"
+    response = await AsyncClient().get(f"/core/stream/{kind}?id={job}&size=10&limit=30")
+    assert response.streaming
+    received = ahead = 0
+    async for chunk in response.streaming_content:
+        assert chunk == b"x" * 10
+        received += 1
+        await asyncio.sleep(0.01)
+        ahead = max(ahead, stream_progress(job)["written"] - received)
+    assert received == 30
+    assert 1 <= ahead <= 3
+    await _stream_progress_until(job, "done")
+
+
+async def _asgi_get(path: str, trace_id: str, *, leave_after_chunks: int = 0, leave_after: float = 0) -> int:
+    """GET ``path`` through Django's ASGI handler as a client that disconnects once it has
+    ``leave_after_chunks`` body chunks, or after ``leave_after`` seconds; returns the chunks it got."""
+    gone = asyncio.Event()
+    received = 0
+    requested = False
+    if leave_after:
+        asyncio.get_running_loop().call_later(leave_after, gone.set)
+
+    async def receive() -> dict[str, Any]:
+        nonlocal requested
+        if not requested:
+            requested = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await gone.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal received
+        if message["type"] == "http.response.body" and message.get("body"):
+            received += 1
+            if received == leave_after_chunks:
+                gone.set()
+
+    path, _, query = path.partition("?")
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+             "path": path, "raw_path": path.encode(), "query_string": query.encode(), "root_path": "",
+             "headers": [(b"host", b"testserver"), (b"x-trace-id", trace_id.encode())],
+             "client": ("127.0.0.1", 50000), "server": ("testserver", 80)}
+    await ASGIHandler()(scope, receive, send)
+    return received
+
+
+async def _execution_error(trace_id: str) -> str:
+    await sync_to_async(flush)()
+    [row] = await sync_to_async(list)(Execution.objects.filter(trace_id=trace_id))
+    assert row.status == Execution.Status.FAILED
+    return str(row.error)
+
+
+@pytest.mark.parametrize("kind", ["async", "sync"])
+async def test_a_client_that_disconnects_mid_stream_stops_the_handler(kind: str) -> None:
+    job = f"gone-{kind}-{uuid.uuid4().hex[:8]}"
+    assert await _asgi_get(f"/core/stream/{kind}?id={job}&size=10&pause=0.01", job, leave_after_chunks=3) == 3
+    # an async handler is cancelled; a sync one (in a thread) has its next write raise
+    stopped = await _stream_progress_until(job, "cancelled" if kind == "async" else "ClientDisconnected")
+    await asyncio.sleep(0.1)
+    assert stream_progress(job)["written"] == stopped["written"]
+    assert (await _execution_error(job)).startswith("ClientDisconnected: the client disconnected after ")
+
+
+@pytest.mark.parametrize("kind", ["async", "sync"])
+async def test_a_client_that_disconnects_before_the_response_began_stops_the_handler(kind: str) -> None:
+    job = f"early-{kind}-{uuid.uuid4().hex[:8]}"
+    assert await _asgi_get(f"/core/stream/{kind}?id={job}&delay=0.3", job, leave_after=0.1) == 0
+    # an async handler is cancelled where it waits; a sync one cannot be, and its first write raises
+    await _stream_progress_until(job, "cancelled" if kind == "async" else "ClientDisconnected")
+    assert stream_progress(job)["written"] == 0
+    assert (await _execution_error(job)).startswith("ClientDisconnected: ")
 
 
 def test_cors_through_django_cors_headers(settings, client: Client) -> None:

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import json
+import math
+import socket
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
-from .conftest import Process, child_env, free_port
+from motia_django.models import Execution
+
+from .conftest import Process, child_env, free_port, start_uvicorn, stream_progress, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -55,6 +61,135 @@ def test_chunked_upload_without_length_is_still_capped(live_asgi: str) -> None:
 
     response = httpx.post(f"{live_asgi}/todos", content=body(), headers={"content-type": "application/json"})
     assert response.status_code == 413
+
+
+# -- a streamed response whose client goes away, or reads slowly ------------------------------------
+
+
+class SlowClient:
+    """A GET read at the test's own pace over a plain socket, with a small receive buffer.
+
+    Counts the body's bytes as they arrive, undoing the chunked transfer encoding.
+    """
+
+    def __init__(self, base: str, path: str, trace_id: str, receive_buffer: int = 16384) -> None:
+        url = urlsplit(base)
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        self.sock.settimeout(10)
+        self.sock.connect((url.hostname, url.port))
+        self.sock.sendall(f"GET {path} HTTP/1.1\r\nHost: {url.netloc}\r\nX-Trace-Id: {trace_id}\r\n\r\n".encode())
+        self.pending = b""
+        while b"\r\n\r\n" not in self.pending:
+            self.pending += self.sock.recv(4096)
+        head, self.pending = self.pending.split(b"\r\n\r\n", 1)
+        assert head.startswith(b"HTTP/1.1 200"), head
+        assert b"transfer-encoding: chunked" in head.lower(), head
+        self.left_in_chunk = 0
+        self.chunk_ended = False
+        self.received = 0
+        self.finished = False
+
+    @property
+    def receive_buffer(self) -> int:
+        return int(self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF))
+
+    def read(self, at_least: int) -> None:
+        """Read until ``at_least`` more body bytes have arrived (or the body ended)."""
+        goal = self.received + at_least
+        while self.received < goal and not self.finished:
+            if not self._decode():
+                data = self.sock.recv(65536)
+                assert data, "the server closed the connection"
+                self.pending += data
+
+    def _decode(self) -> bool:
+        """Take what ``pending`` holds of the body; False when more bytes are needed."""
+        if self.left_in_chunk:
+            taken = self.pending[: self.left_in_chunk]
+            self.pending = self.pending[len(taken):]
+            self.left_in_chunk -= len(taken)
+            self.received += len(taken)
+            self.chunk_ended = not self.left_in_chunk
+            return bool(taken)
+        if self.chunk_ended:
+            if len(self.pending) < 2:
+                return False
+            self.pending, self.chunk_ended = self.pending[2:], False
+        line, sep, rest = self.pending.partition(b"\r\n")
+        if not sep:
+            return False
+        size = int(line.split(b";")[0], 16)
+        self.pending, self.left_in_chunk, self.finished = rest, size, size == 0
+        return True
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.mark.parametrize("kind", ["async", "sync"])
+def test_a_client_that_goes_away_stops_the_streaming_handler(kind: str, live_asgi: str) -> None:
+    job = f"gone-{kind}-{uuid.uuid4().hex[:8]}"
+    client = SlowClient(live_asgi, f"/core/stream/{kind}?id={job}&size=100&pause=0.02", job)
+    client.read(5 * 100)
+    client.close()
+    wait_until(lambda: stream_progress(job)["ended"] is not None, 2, what=f"the {kind} handler to stop")
+    stopped = stream_progress(job)
+    # an async handler is cancelled; a sync one (in a thread) has its next write raise
+    assert stopped["ended"] == ("cancelled" if kind == "async" else "ClientDisconnected"), stopped
+    time.sleep(0.3)
+    assert stream_progress(job)["written"] == stopped["written"]
+    wait_until(lambda: Execution.objects.filter(trace_id=job).exists(), 10, what="the execution record")
+    [execution] = Execution.objects.filter(trace_id=job)
+    assert execution.status == Execution.Status.FAILED
+    assert execution.error.startswith("ClientDisconnected: "), execution.error
+
+
+STREAM_BUFFER = 4
+
+
+@pytest.fixture
+def live_asgi_small_buffer(transactional_db: None, tmp_path: Path) -> Iterator[str]:
+    """A live ASGI server that queues at most ``STREAM_BUFFER`` chunks of a streamed response."""
+    proc, base = start_uvicorn(tmp_path / "uvicorn.log", MOTIA_HTTP_STREAM_BUFFER=str(STREAM_BUFFER))
+    yield base
+    proc.stop()
+
+
+def _send_buffer_max() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/tcp_wmem").read_text().split()[2])
+    except (OSError, IndexError, ValueError):
+        return 4 * 1024 * 1024
+
+
+@pytest.mark.parametrize("kind", ["async", "sync"])
+def test_a_fast_writer_waits_for_a_slow_reader(kind: str, live_asgi_small_buffer: str) -> None:
+    size, limit = 65536, 400
+    job = f"slow-{kind}-{uuid.uuid4().hex[:8]}"
+    client = SlowClient(live_asgi_small_buffer, f"/core/stream/{kind}?id={job}&size={size}&limit={limit}", job)
+    # what may sit between the handler and this test besides the queue: the sockets' buffers,
+    # uvicorn's write buffer, the chunk being sent, and the one the writer is adding
+    in_flight = _send_buffer_max() + client.receive_buffer + 2 * 65536
+    allowed = STREAM_BUFFER + math.ceil(in_flight / size) + 2
+    try:
+        client.read(3 * size)
+        time.sleep(1)  # not reading: the writer must come to a stop
+        stalled = stream_progress(job)
+        time.sleep(0.5)
+        assert stream_progress(job)["written"] == stalled["written"], "the writer went on while nobody read"
+        assert stalled["ended"] is None and stalled["written"] < limit, stalled
+        assert stalled["written"] - client.received // size <= allowed, (stalled, client.received, allowed)
+        ahead = 0
+        while not client.finished:
+            client.read(size)
+            ahead = max(ahead, stream_progress(job)["written"] - client.received // size)
+            time.sleep(0.002)
+        assert ahead <= allowed, (ahead, allowed)
+        assert client.received == size * limit
+        wait_until(lambda: stream_progress(job)["ended"] == "done", 5, what="the handler to finish")
+    finally:
+        client.close()
 
 
 @pytest.fixture

@@ -213,13 +213,16 @@ class _Execution:
 
     def end(self, response: HttpResponseBase) -> HttpResponseBase:
         response["X-Trace-Id"] = self.trace_id
+        self.record(response.status_code)
+        return response
+
+    def record(self, status: int) -> None:
         if motia_settings().TRACING:
             records.record_http(
                 trace_id=self.trace_id, step=self.binding.step.name, binding=self.binding.key,
-                status=response.status_code, started_at=self.started_at,
+                status=status, started_at=self.started_at,
                 duration_ms=(time.perf_counter() - self.started) * 1000, error=self.error,
             )
-        return response
 
     def context(self, request: HttpRequest, path_params: dict[str, str],
                 stream: HttpStreamResponse) -> FlowContext[Any] | HttpResponseBase:
@@ -285,7 +288,8 @@ async def _serve_async(
 ) -> HttpResponseBase:
     execution = _Execution.begin(request, binding, chain)
     served_by_asgi = isinstance(request, ASGIRequest)
-    stream = HttpStreamResponse(asyncio.get_running_loop() if served_by_asgi else None)
+    stream = HttpStreamResponse(asyncio.get_running_loop() if served_by_asgi else None,
+                                motia_settings().HTTP_STREAM_BUFFER)
     ctx = execution.context(request, path_params, stream)
     if isinstance(ctx, HttpResponseBase):
         return execution.end(ctx)
@@ -300,8 +304,15 @@ async def _serve_async(
         task = _with_own_sync_thread(chain.run_async(ctx.input_value, ctx))
     else:
         task = asyncio.ensure_future(chain.run_async(ctx.input_value, ctx))
-    if await stream.started_before(task):
-        return execution.end(await _stream(stream, task, ctx))
+    try:
+        streams = await stream.started_before(task)
+    except asyncio.CancelledError:  # Django cancels the view when the client disconnects
+        stream.abandon(task)
+        execution.error = stream.disconnected
+        execution.record(stream.status_code)
+        raise
+    if streams:
+        return _stream(execution, stream, task, ctx)
     return execution.end(execution.respond(ctx, task.result))
 
 
@@ -338,15 +349,25 @@ def _buffered(stream: HttpStreamResponse) -> HttpResponseBase:
     return response
 
 
-async def _stream(stream: HttpStreamResponse, task: asyncio.Future[Any], ctx: FlowContext[Any]) -> HttpResponseBase:
-    def report(done: asyncio.Future[Any]) -> None:
-        if not done.cancelled() and done.exception() is not None:
-            ctx.logger.error("streaming handler failed", exc_info=done.exception())
+def _stream(execution: _Execution, stream: HttpStreamResponse, task: asyncio.Future[Any], ctx: FlowContext[Any]
+            ) -> HttpResponseBase:
+    """The streamed response; its execution is recorded when the handler ends, not when the response begins."""
+    def finished(done: asyncio.Future[Any]) -> None:
+        if stream.disconnected is not None:
+            execution.error = stream.disconnected
+            ctx.logger.info(f"response abandoned: {stream.disconnected}")
+        elif done.cancelled():
+            execution.error = asyncio.CancelledError("the streaming handler was cancelled")
+        elif done.exception() is not None:
+            execution.error = done.exception()
+            ctx.logger.error("streaming handler failed", exc_info=execution.error)
+        execution.record(stream.status_code)
 
-    task.add_done_callback(report)
-    response = StreamingHttpResponse(stream.chunks(task), status=stream.status_code)
+    task.add_done_callback(finished)
+    response = StreamingHttpResponse(stream.body(task), status=stream.status_code)
     for key, value in stream.header_values.items():
         response[key] = value
+    response["X-Trace-Id"] = execution.trace_id
     return response
 
 
