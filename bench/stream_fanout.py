@@ -202,8 +202,7 @@ class Writer:
     def baseline(self) -> int:
         seq, item, data = self._next()
         body = {"streamName": STREAM, "groupId": GROUP, "id": item, "event": {"type": "update", "data": data}}
-        text = self.realtime.encode(body, data["t"] // 1_000_000)
-        message = {"type": self.realtime.MESSAGE_TYPE, "room": self.room, "rooms": [self.room], "text": text}
+        message = {**self.realtime.layer_message(self.realtime.Frame((self.room,), body)), "room": self.room}
         self.loop.run_until_complete(self.layer.group_send(self.room, message))
         return seq
 

@@ -71,9 +71,11 @@ def _stream_change(item: StreamItem, event_type: str, value: Any) -> None:
     data = {"stream_name": item.stream, "group_id": item.group, "id": item.key,
             "event": {"type": event_type, "data": value}, "timestamp": int(time.time() * 1000)}
     _fire([b for b in get_registry().stream_watchers if _watches(b, item)], data, f"stream {item.stream}")
+    version = item.version
     transaction.on_commit(
         lambda: signals.stream_changed.send(sender=StreamItem, stream=item.stream, group_id=item.group,
-                                            item_id=item.key, event=data["event"], timestamp=data["timestamp"])
+                                            item_id=item.key, event=data["event"], version=version,
+                                            timestamp=data["timestamp"])
     )
 
 

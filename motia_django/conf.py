@@ -77,6 +77,10 @@ class MotiaSettings:
     #: Subscriptions one WebSocket may hold at once; a join beyond it gets a
     #: ``too_many_subscriptions`` error frame (the connection stays open).
     STREAM_MAX_SUBSCRIPTIONS: int = 100
+    #: Seconds, on average, between a WebSocket's checks of its subscriptions against
+    #: the database: one that missed a change (its frame was lost) gets a fresh
+    #: ``sync``.  0 turns the checks off.
+    STREAM_RESYNC_INTERVAL: float = 30.0
     #: Serve the workbench's OpenAPI document (``openapi.json``) to anyone, not only to staff.
     OPENAPI_PUBLIC: bool = False
 

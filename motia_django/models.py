@@ -54,6 +54,10 @@ class StreamItem(KeyedValue):
     """One item of a stream: ``group`` is the group id, ``key`` the item id."""
 
     stream = models.CharField(max_length=255)
+    #: Orders the item's changes for subscribers, whichever process wrote them.  The store
+    #: sets it under the row lock: the database clock (µs) for a new item, one more on
+    #: every later write (see :mod:`motia_django.store`).
+    version = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         verbose_name = "stream item"

@@ -11,5 +11,7 @@ from django.dispatch import Signal
 __all__ = ["stream_changed"]
 
 #: Sent after commit for every stream item change: ``stream``, ``group_id``, ``item_id``,
-#: ``event`` (``{"type": "create"|"update"|"delete", "data": item}``), ``timestamp`` (ms).
+#: ``event`` (``{"type": "create"|"update"|"delete", "data": item}``), ``version`` (the
+#: item's ``StreamItem.version`` after the change, one more than the last for a delete:
+#: orders changes of one item), ``timestamp`` (the writer's wall clock, ms; not an order).
 stream_changed = Signal()

@@ -5,23 +5,46 @@ concurrent writers never lose each other's changes (``SELECT ... FOR UPDATE`` on
 PostgreSQL; on SQLite, a write transaction, with ``transaction_mode=IMMEDIATE``).
 The store itself is sync; :mod:`.state` and :mod:`.streams` make its methods
 awaitable from async code.
+
+Versioned rows (stream items) get their version in the same transaction and the
+same INSERT or UPDATE as their value: one more than the locked row's on an
+update, one more again on a delete (for its frame), and, for a new row, the
+database clock (:func:`database_clock`), so that an item deleted and created
+again never goes back to versions its earlier life used.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
 
 if TYPE_CHECKING:
     from .models import KeyedValue
 
-__all__ = ["InvalidOperation", "JsonStore", "SetResult", "apply_operations"]
+__all__ = ["InvalidOperation", "JsonStore", "SetResult", "apply_operations", "database_clock"]
 
 _List = list  # JsonStore.list shadows the builtin inside the class
+
+
+def database_clock(using: str) -> int:
+    """Microseconds since the epoch by the database's clock: the same for every process that uses it.
+
+    PostgreSQL asks the server.  SQLite runs inside each process, on the one host that
+    holds the file, so its clock is this process's.
+    """
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return time.time_ns() // 1000
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT (EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::bigint")
+        row = cursor.fetchone()
+    return int(row[0])
+
 
 class InvalidOperation(ValueError):
     """A bad value, key or update operation; nothing was written."""
@@ -149,7 +172,7 @@ class JsonStore:
             row = self._locked(_check_name("group", group), _check_name("key", key))
             if row is None:
                 return None
-            row.delete()
+            self._delete(row)
             return row.value
 
     def list(self, group: str) -> _List[Any]:
@@ -165,9 +188,18 @@ class JsonStore:
     def clear(self, group: str) -> None:
         with transaction.atomic():
             for row in self._rows().select_for_update().filter(group=_check_name("group", group)):
-                row.delete()
+                self._delete(row)
+
+    def _delete(self, row: KeyedValue) -> None:
+        from .models import StreamItem
+
+        if isinstance(row, StreamItem):
+            row.version += 1  # the version of the delete's frame, read by the change signals
+        row.delete()
 
     def _write(self, group: str, key: str, change: Callable[[Any], Any]) -> SetResult:
+        from .models import StreamItem
+
         group, key = _check_name("group", group), _check_name("key", key)
         for _ in range(3):
             try:
@@ -176,12 +208,18 @@ class JsonStore:
                     if row is None:
                         new = change(None)
                         row = self.model(group=group, key=key, value=new, **self.scope)
+                        if isinstance(row, StreamItem):
+                            row.version = database_clock(router.db_for_write(self.model))
                         row.save(force_insert=True)
                         return SetResult(None, new)
                     old = row.value
                     row.value = change(old)
                     row.previous_value = old  # read by the change signals
-                    row.save(update_fields=["value", "updated_at"])
+                    fields = ["value", "updated_at"]
+                    if isinstance(row, StreamItem):
+                        row.version += 1
+                        fields.append("version")
+                    row.save(update_fields=fields)
                     return SetResult(old, row.value)
             except IntegrityError:
                 continue  # another writer created the row first: retry as an update

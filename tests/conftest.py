@@ -62,6 +62,12 @@ def child_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def clock_off(seconds: float) -> dict[str, str]:
+    """Extra environment for a child whose wall clock reads ``seconds`` off (see ``tests/clock_skew``)."""
+    path = [str(ROOT / "tests" / "clock_skew"), str(ROOT), os.environ.get("PYTHONPATH")]
+    return {"MOTIA_TEST_CLOCK_OFFSET": str(seconds), "PYTHONPATH": os.pathsep.join(filter(None, path))}
+
+
 class Process(ChildProcess):
     """A child process of a test, started from the repository root (see :class:`ChildProcess`)."""
 

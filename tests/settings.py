@@ -57,3 +57,4 @@ MOTIA["STREAMS"] = {"announcements": {"can_access": "tests.app_steps.streams.sup
 MOTIA["STREAM_AUTHENTICATE"] = "tests.app_steps.streams.support.authenticate"
 MOTIA["STREAM_MAX_SUBSCRIPTIONS"] = int(os.environ.get("MOTIA_STREAM_MAX_SUBSCRIPTIONS", "100"))
 MOTIA["STREAM_CLIENT_BUFFER"] = int(os.environ.get("MOTIA_STREAM_CLIENT_BUFFER", "1000"))
+MOTIA["STREAM_RESYNC_INTERVAL"] = float(os.environ.get("MOTIA_STREAM_RESYNC_INTERVAL", "30"))

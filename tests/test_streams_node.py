@@ -11,13 +11,16 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .conftest import IN_CI, ROOT
+from .conftest import IN_CI, ROOT, Process, clock_off, start_uvicorn
 from .test_streams import write, ws_url
 from .test_streams_redis import enqueue, redis_layer, served  # noqa: F401  (fixtures)
+
+Worker = Callable[..., Process]
 
 pytestmark = [pytest.mark.slow, pytest.mark.services]
 
@@ -122,3 +125,22 @@ def test_the_published_motia_client_follows_worker_writes(served: str, node_clie
         assert len([r for r in watcher.records if r["kind"] == "item-event"]) == 1  # each frame once
     finally:
         assert watcher.stop() == 0
+
+
+def test_the_motia_client_keeps_the_writes_of_a_worker_whose_clock_is_behind(
+        redis_layer: dict[str, Any], start_worker: Worker, tmp_path: Path, node_client: list[str]) -> None:  # noqa: F811
+    start_worker("w1", **clock_off(-60))
+    proc, base = start_uvicorn(tmp_path / "uvicorn.log")
+    watcher: Watcher | None = None
+    try:
+        write(base, op="set", stream="notes", group="skew", id="a", data={"title": "by the server"})
+        watcher = Watcher([*node_client, ws_url(base), "notes", "skew", "a"])
+        watcher.wait_for(lambda w: w.item() == {"title": "by the server", "id": "a"}, "the item sync")
+        enqueue(base, op="update", stream="notes", group="skew", id="a",
+                ops=[{"type": "set", "path": "title", "value": "by the worker"}])
+        watcher.wait_for(lambda w: (w.group() or [{}])[0].get("title") == "by the worker", "the update in the group")
+        watcher.wait_for(lambda w: (w.item() or {}).get("title") == "by the worker", "the worker's update of the item")
+    finally:
+        if watcher is not None:
+            assert watcher.stop() == 0
+        proc.stop()

@@ -6,6 +6,17 @@ Client frames: ``{"type": "join"|"leave", "data": {"streamName", "groupId", "id"
 changes and custom events of the subscribed group or item; ``{"type": "error"}``
 for a frame the server cannot use (the connection stays open).
 
+Changes and syncs carry item versions (``StreamItem.version``).  A connection
+remembers the version of each item it last sent and drops a change that is not
+newer: a frame that comes late (from another process, or one a sync already
+covered) never undoes a newer one.  ``timestamp``, which Motia clients order
+frames by, is the connection's own: above the one before, and, for a sync, at
+least the database clock in microseconds, so that it also outranks what a
+client got before it reconnected.  Every ``STREAM_RESYNC_INTERVAL`` seconds the
+connection compares its versions with the database and syncs the subscriptions
+that missed a change (its frame was lost: the writer died right after commit,
+or the layer was down).
+
 Outgoing frames wait in a bounded per-connection buffer drained by their own
 task, so a client that reads slowly never holds up the channel layer or other
 clients; when its buffer overflows it is disconnected (1013) and, like any
@@ -17,17 +28,25 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any
+import random
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core.exceptions import ImproperlyConfigured
+from django.db import router
 
 from ..conf import motia_settings
-from ..store import JsonStore
+from ..store import database_clock
 from . import realtime
 from .auth import AUTH_SUBPROTOCOL, StreamSubscription, authenticate, can_join, offered_auth_subprotocol
 from .stream import declared_streams
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
+    from ..models import StreamItem
 
 __all__ = ["StreamConsumer"]
 
@@ -73,13 +92,65 @@ def _parse(text_data: str | None) -> tuple[str, StreamSubscription]:
     return message["type"], subscription
 
 
-def _snapshot(stream: str, group_id: str, item_id: str | None) -> Any:
+@dataclass(frozen=True)
+class Scope:
+    """What a subscription covers: a group of a stream, or one item of it."""
+
+    stream: str
+    group: str
+    item: str | None
+
+    def header(self) -> dict[str, Any]:
+        header: dict[str, Any] = {"streamName": self.stream, "groupId": self.group}
+        if self.item is not None:
+            header["id"] = self.item
+        return header
+
+    def rows(self) -> QuerySet[StreamItem]:
+        from ..models import StreamItem
+
+        rows = StreamItem.objects.filter(stream=self.stream, group=self.group)
+        return rows if self.item is None else rows.filter(key=self.item)
+
+
+def _versions(scope: Scope) -> dict[str, int]:
+    """The versions of the scope's items now: the cheap half of a resync."""
+    return dict(scope.rows().values_list("key", "version"))
+
+
+def _snapshot(scope: Scope) -> tuple[int, list[tuple[str, Any, int]]]:
+    """The database clock, then the scope's items with their values and versions."""
     from ..models import StreamItem
 
-    store = JsonStore(StreamItem, stream=stream)
-    if item_id is not None:
-        return realtime.with_id(store.get(group_id, item_id), item_id)
-    return [realtime.with_id(value, key) for key, value in store.items(group_id)]
+    clock = database_clock(router.db_for_read(StreamItem))
+    return clock, list(scope.rows().order_by("key").values_list("key", "value", "version"))
+
+
+@dataclass
+class _Sent:
+    """The versions of one stream group's items as a connection last sent them, deletes included."""
+
+    present: dict[str, int] = field(default_factory=dict)
+    deleted: dict[str, int] = field(default_factory=dict)
+
+    def newer(self, item: str, version: int) -> bool:
+        return version > self.present.get(item, self.deleted.get(item, -1))
+
+    def record(self, item: str, version: int | None, deleted: bool) -> None:
+        """A change sent, or an item's sync (``version`` ``None``: the item does not exist)."""
+        if version is None or deleted:
+            self.present.pop(item, None)
+            if version is not None:
+                self.deleted[item] = version
+        else:
+            self.present[item] = version
+            self.deleted.pop(item, None)
+
+    def matches(self, scope: Scope, versions: dict[str, int]) -> bool:
+        """Whether the database holds what was sent (the versions of a group or of its one item)."""
+        if scope.item is None:
+            return self.present == versions
+        return self.present.get(scope.item) == versions.get(scope.item)
 
 
 class StreamConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
@@ -89,9 +160,15 @@ class StreamConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         super().__init__(*args, **kwargs)
         self.joined: dict[str, str] = {}  # subscription id -> room
         self.rooms: dict[str, set[str]] = {}  # room -> subscription ids
+        self.scopes: dict[str, Scope] = {}  # room -> what it covers
+        self.sent: dict[tuple[str, str], _Sent] = {}  # (stream, group) -> versions sent
+        self.stamp = 0  # the timestamp of the last frame sent
+        # held by joins, leaves and resyncs: no change is sent while a sync reads the database
+        self.reading = asyncio.Lock()
         self.outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=max(1, motia_settings().STREAM_CLIENT_BUFFER))
         self.writer: asyncio.Task[None] | None = None
         self.closing: asyncio.Task[None] | None = None
+        self.resyncing: asyncio.Task[None] | None = None
         self.too_slow = False
         self.auth_context: Any = None
 
@@ -99,7 +176,7 @@ class StreamConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         try:
             await super().__call__(scope, receive, send)
         finally:  # also when the channel layer fails under the consumer
-            for task in (self.writer, self.closing):
+            for task in (self.writer, self.closing, self.resyncing):
                 if task is not None:
                     task.cancel()
 
@@ -115,6 +192,9 @@ class StreamConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         realtime.attach_server_loop()
         await self.accept(subprotocol=AUTH_SUBPROTOCOL if offered_auth_subprotocol(self.scope) else None)
         self.writer = asyncio.create_task(self._write())
+        interval = motia_settings().STREAM_RESYNC_INTERVAL
+        if interval > 0:
+            self.resyncing = asyncio.create_task(self._resync_every(interval))
 
     async def _refuse(self) -> None:
         if "websocket.http.response" in self.scope.get("extensions", {}):
@@ -131,15 +211,18 @@ class StreamConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             await self.channel_layer.group_discard(name, self.channel_name)
         self.rooms.clear()
         self.joined.clear()
+        self.scopes.clear()
+        self.sent.clear()
 
     # -- client frames ---------------------------------------------------------------------
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         try:
             kind, subscription = _parse(text_data)
-            if kind == "join":
-                await self._join(subscription)
-            else:
-                await self._leave(subscription.subscription_id)
+            async with self.reading:
+                if kind == "join":
+                    await self._join(subscription)
+                else:
+                    await self._leave(subscription.subscription_id)
         except BadFrame as exc:
             error = {"type": "error", "error": {"code": exc.code, "message": str(exc)}}
             self._queue(json.dumps(error, separators=(",", ":")))
@@ -152,22 +235,19 @@ class StreamConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         limit = motia_settings().STREAM_MAX_SUBSCRIPTIONS
         if len(self.joined) >= limit:
             raise BadFrame("too_many_subscriptions", f"a connection holds at most {limit} subscriptions; leave one")
-        header: dict[str, Any] = {"streamName": sub.stream_name, "groupId": sub.group_id}
-        if sub.id is not None:
-            header["id"] = sub.id
+        scope = Scope(sub.stream_name, sub.group_id, sub.id)
         if not await can_join(config, sub, self.auth_context):
-            self._queue(realtime.encode({**header, "event": {"type": "unauthorized"}}, realtime.sync_timestamp()))
+            self._send({**scope.header(), "event": {"type": "unauthorized"}})
             return
         name = realtime.room(sub.stream_name, sub.group_id, sub.id)
         if name not in self.rooms:
             # subscribe before reading, so a change committed meanwhile is not missed
             await self.channel_layer.group_add(name, self.channel_name)
             self.rooms[name] = set()
+            self.scopes[name] = scope
         self.rooms[name].add(sub.subscription_id)
         self.joined[sub.subscription_id] = name
-        timestamp = realtime.sync_timestamp()
-        data = await database_sync_to_async(_snapshot)(sub.stream_name, sub.group_id, sub.id)
-        self._queue(realtime.encode({**header, "event": {"type": "sync", "data": data}}, timestamp))
+        await self._send_state(scope)
 
     async def _leave(self, subscription_id: str) -> None:
         name = self.joined.pop(subscription_id, None)
@@ -177,7 +257,49 @@ class StreamConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         members.discard(subscription_id)
         if not members:
             del self.rooms[name]
+            scope = self.scopes.pop(name)
+            if not any((s.stream, s.group) == (scope.stream, scope.group) for s in self.scopes.values()):
+                self.sent.pop((scope.stream, scope.group), None)
             await self.channel_layer.group_discard(name, self.channel_name)
+
+    async def _send_state(self, scope: Scope) -> None:
+        """Send the scope's state as the database has it now, and remember its versions (hold ``reading``)."""
+        clock, rows = await database_sync_to_async(_snapshot)(scope)
+        sent = self.sent.setdefault((scope.stream, scope.group), _Sent())
+        body = scope.header()
+        if scope.item is None:
+            sent.present = {key: version for key, _, version in rows}
+            sent.deleted.clear()
+            body.update(versions=sent.present.copy(),
+                        event={"type": "sync", "data": [realtime.with_id(value, key) for key, value, _ in rows]})
+        else:
+            version = rows[0][2] if rows else None
+            sent.record(scope.item, version, deleted=False)
+            body.update(version=version,
+                        event={"type": "sync", "data": realtime.with_id(rows[0][1], scope.item) if rows else None})
+        self._send(body, at=clock)
+
+    async def _resync_every(self, interval: float) -> None:
+        """Sync the subscriptions that missed a change, about every ``interval`` seconds.
+
+        Spread out, so that connections opened together do not all read at once.
+        """
+        while True:
+            await asyncio.sleep(interval * random.uniform(0.5, 1.5))
+            try:
+                await self._resync()
+            except Exception:  # the database being away must not end the checks
+                logger.warning("could not compare stream subscriptions with the database", exc_info=True)
+
+    async def _resync(self) -> None:
+        async with self.reading:
+            behind = []
+            for scope in list(self.scopes.values()):
+                sent = self.sent.get((scope.stream, scope.group), _Sent())
+                if not sent.matches(scope, await database_sync_to_async(_versions)(scope)):
+                    behind.append(scope)
+            for scope in behind:
+                await self._send_state(scope)
 
     # -- layer frames ----------------------------------------------------------------------
     async def dispatch(self, message: dict[str, Any]) -> None:
@@ -195,10 +317,27 @@ class StreamConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         # forwards only the first copy, as Motia clients hand a frame with an ``id`` to
         # the item's and the group's listeners alike.  One copy per room, too, however
         # many subscriptions share it.
-        if next((name for name in message["rooms"] if name in self.rooms), None) == message["room"]:
-            self._queue(message["text"])
+        if next((name for name in message["rooms"] if name in self.rooms), None) != message["room"]:
+            return
+        async with self.reading:
+            version = message.get("version")
+            if version is not None:
+                stream, group, item = message["item"]
+                sent = self.sent.setdefault((stream, group), _Sent())
+                if not sent.newer(item, version):
+                    return  # this socket already has the item at this version or a later one
+                sent.record(item, version, message["deleted"])
+            self._queue(realtime.stamped(message["body"], self._next_stamp(version or 0)))
 
     # -- sending ---------------------------------------------------------------------------
+    def _next_stamp(self, at: int) -> int:
+        """A timestamp above the last one sent (the Motia client ignores a frame that is not), and at least ``at``."""
+        self.stamp = max(at, self.stamp + 1)
+        return self.stamp
+
+    def _send(self, body: dict[str, Any], at: int = 0) -> None:
+        self._queue(realtime.stamped(realtime.tail(body), self._next_stamp(at)))
+
     def _queue(self, text: str) -> None:
         if self.too_slow:
             return

@@ -10,6 +10,12 @@ channels-redis carries worker writes across processes.
 Frames leave through one event loop per process, in commit order, without the
 writer waiting on the layer: the ASGI server's loop once a socket is served here
 (the in-memory layer only works there), a background loop otherwise (workers).
+
+A change carries its item's version (``StreamItem.version``, advanced under the
+row lock), not a clock reading: frames of one item sent by several processes
+reach a consumer in any order, and the consumer keeps only those newer than what
+its socket already has.  The ``timestamp`` Motia clients compare is added by the
+consumer, per socket (:func:`stamped`).
 """
 
 from __future__ import annotations
@@ -21,7 +27,6 @@ import json
 import logging
 import os
 import threading
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -35,12 +40,13 @@ __all__ = [
     "Frame",
     "attach_server_loop",
     "change_frame",
-    "encode",
     "event_frame",
     "flush",
+    "layer_message",
     "publish",
     "room",
-    "sync_timestamp",
+    "stamped",
+    "tail",
     "with_id",
 ]
 
@@ -70,10 +76,17 @@ def with_id(data: Any, item_id: str) -> Any:
 
 @dataclass(frozen=True)
 class Frame:
-    """A frame before it is stamped: the channel groups it goes to and what it says."""
+    """A frame before a socket stamps it: the channel groups it goes to and what it says.
+
+    A change also names its item and version, for consumers to drop what is older than
+    what their socket has.
+    """
 
     rooms: tuple[str, ...]
     body: dict[str, Any]
+    item: tuple[str, str, str] | None = None
+    version: int | None = None
+    deleted: bool = False
 
 
 def _header(stream: str, group_id: str, item_id: str | None) -> dict[str, Any]:
@@ -90,11 +103,12 @@ def _rooms(stream: str, group_id: str, item_id: str | None) -> tuple[str, ...]:
     return room(stream, group_id), room(stream, group_id, item_id)
 
 
-def change_frame(stream: str, group_id: str, item_id: str, event: Mapping[str, Any]) -> Frame:
-    """A committed ``create``/``update``/``delete`` of one item."""
-    body = {**_header(stream, group_id, item_id),
+def change_frame(stream: str, group_id: str, item_id: str, event: Mapping[str, Any], version: int) -> Frame:
+    """A committed ``create``/``update``/``delete`` of one item, at the item's ``version``."""
+    body = {**_header(stream, group_id, item_id), "version": version,
             "event": {"type": event["type"], "data": with_id(event.get("data"), item_id)}}
-    return Frame(_rooms(stream, group_id, item_id), body)
+    return Frame(_rooms(stream, group_id, item_id), body, (stream, group_id, item_id), version,
+                 deleted=event["type"] == "delete")
 
 
 def event_frame(stream: str, target: Mapping[str, Any], event: Mapping[str, Any]) -> Frame:
@@ -118,29 +132,22 @@ def event_frame(stream: str, target: Mapping[str, Any], event: Mapping[str, Any]
     return Frame(_rooms(stream, group_id, item_id), body)
 
 
-_stamp_lock = threading.Lock()
-_last_stamp = 0
+def tail(body: Mapping[str, Any]) -> str:
+    """A frame's text after its stamp, encoded once however many sockets it goes to."""
+    return json.dumps(body, separators=(",", ":"))[1:]
 
 
-def _stamp() -> int:
-    """Milliseconds, strictly increasing in this process (call with ``_stamp_lock`` held).
-
-    The Motia client ignores a frame not newer than the last it applied to an
-    item, so two changes in one millisecond must not share a timestamp.
-    """
-    global _last_stamp
-    _last_stamp = max(int(time.time() * 1000), _last_stamp + 1)
-    return _last_stamp
+def stamped(body_tail: str, timestamp: int) -> str:
+    """The text of a stream frame: its socket's ``timestamp`` ahead of the encoded body."""
+    return f'{{"type":"stream","timestamp":{timestamp},{body_tail}'
 
 
-def sync_timestamp() -> int:
-    """Timestamp of a sync frame, taken before its read: a change committed after the read is newer."""
-    return int(time.time() * 1000) - 1
-
-
-def encode(body: Mapping[str, Any], timestamp: int) -> str:
-    """The text of a stream frame, encoded once however many sockets it goes to."""
-    return json.dumps({"type": "stream", "timestamp": timestamp, **body}, separators=(",", ":"))
+def layer_message(frame: Frame) -> dict[str, Any]:
+    """What the channel layer carries to consumers (their ``room`` is added per channel group)."""
+    message: dict[str, Any] = {"type": MESSAGE_TYPE, "rooms": frame.rooms, "body": tail(frame.body)}
+    if frame.item is not None:
+        message.update(item=frame.item, version=frame.version, deleted=frame.deleted)
+    return message
 
 
 class _Publisher:
@@ -150,7 +157,7 @@ class _Publisher:
         self.loop = loop
         self.owns_loop = owns_loop
         self.pid = os.getpid()
-        self._queue: asyncio.Queue[tuple[Any, tuple[str, ...], str] | None] = asyncio.Queue()
+        self._queue: asyncio.Queue[tuple[Any, dict[str, Any]] | None] = asyncio.Queue()
         self._pending = 0
         self._idle = threading.Condition()
         asyncio.run_coroutine_threadsafe(self._drain(), loop)
@@ -165,10 +172,10 @@ class _Publisher:
     def usable(self) -> bool:
         return self.pid == os.getpid() and not self.loop.is_closed()
 
-    def submit(self, layer: Any, rooms: tuple[str, ...], text: str) -> None:
+    def submit(self, layer: Any, message: dict[str, Any]) -> None:
         with self._idle:
             self._pending += 1
-        self.loop.call_soon_threadsafe(self._queue.put_nowait, (layer, rooms, text))
+        self.loop.call_soon_threadsafe(self._queue.put_nowait, (layer, message))
 
     def retire(self) -> None:
         """Finish what is queued, then stop (a newer publisher took over)."""
@@ -180,10 +187,10 @@ class _Publisher:
 
     async def _drain(self) -> None:
         while (entry := await self._queue.get()) is not None:
-            layer, rooms, text = entry
-            for name in rooms:
+            layer, message = entry
+            for name in message["rooms"]:
                 try:
-                    await layer.group_send(name, {"type": MESSAGE_TYPE, "room": name, "rooms": rooms, "text": text})
+                    await layer.group_send(name, {**message, "room": name})
                 except Exception as exc:  # the layer being down must not stop later frames
                     logger.warning("could not send a stream frame to channel group %s: %r", name, exc)
             with self._idle:
@@ -235,14 +242,13 @@ def _current(layer: Any) -> _Publisher | None:
 
 
 def publish(frame: Frame) -> None:
-    """Stamp the frame and queue it for its channel groups; returns without waiting."""
+    """Queue the frame for its channel groups; returns without waiting."""
     layer = _layer()
     if layer is None:
         return
     publisher = _current(layer)
     if publisher is not None:
-        with _stamp_lock:  # frames leave in the order of their timestamps
-            publisher.submit(layer, frame.rooms, encode(frame.body, _stamp()))
+        publisher.submit(layer, layer_message(frame))
 
 
 def flush(timeout: float = 5.0) -> bool:
@@ -253,11 +259,11 @@ def flush(timeout: float = 5.0) -> bool:
     return publisher.flush(timeout)
 
 
-def forward_change(sender: Any, stream: str, group_id: str, item_id: str, event: Mapping[str, Any],
+def forward_change(sender: Any, stream: str, group_id: str, item_id: str, event: Mapping[str, Any], version: int,
                    **kwargs: Any) -> None:
     """Forward a committed change; never raise, the write it describes has already committed."""
     try:
-        publish(change_frame(stream, group_id, item_id, event))
+        publish(change_frame(stream, group_id, item_id, event, version))
     except Exception:
         logger.exception("could not forward a change of stream %r to its subscribers", stream)
 
