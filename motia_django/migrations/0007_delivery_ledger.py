@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('motia_django', '0005_execution_indexes'),
+        ('motia_django', '0006_stream_item_version'),
     ]
 
     operations = [
