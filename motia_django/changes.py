@@ -21,8 +21,9 @@ from . import signals
 from .conf import motia_settings
 from .execution import current_context
 from .models import KeyedValue, StateEntry, StreamItem
+from .queues import payloads
 from .queues.outbox import dispatch
-from .queues.publisher import build_envelope
+from .queues.publisher import MessageTooLarge, build_envelope
 from .registry import Binding, get_registry
 from .steps.triggers import StreamTrigger
 from .tracing import new_trace_id
@@ -47,7 +48,10 @@ def _fire(bindings: list[Binding], data: dict[str, Any], what: str) -> None:
             what, depth, limit, trace_id,
         )
         return
-    envelope = build_envelope(None, data, trace_id=trace_id, source=what, depth=depth)
+    try:
+        envelope = build_envelope(None, data, trace_id=trace_id, source=what, depth=depth)
+    except MessageTooLarge:  # old and new values together: the message refers to them instead
+        envelope = build_envelope(None, payloads.store(data), trace_id=trace_id, source=what, depth=depth)
     dispatch(bindings, envelope)
 
 

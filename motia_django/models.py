@@ -7,6 +7,7 @@ import logging
 from django.db import models
 
 __all__ = [
+    "ChangePayload",
     "ConcurrencySlot",
     "DeadLetter",
     "Execution",
@@ -221,6 +222,13 @@ class Lease(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}: {self.holder or '-'}"
+
+
+class ChangePayload(models.Model):
+    """A state or stream change too large for a message; its trigger messages carry this row's id."""
+
+    data = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
 
 class LogRecord(models.Model):

@@ -13,7 +13,7 @@ import pytest
 from django.db import transaction
 from django.test import Client
 
-from motia_django.models import Execution, StateEntry
+from motia_django.models import ChangePayload, Execution, StateEntry
 from motia_django.state.manager import StateManager
 from motia_django.store import InvalidOperation
 
@@ -140,6 +140,22 @@ def test_state_triggers_fire_for_each_event_type(start_worker: Any) -> None:
     wait_until(lambda: Execution.objects.filter(step="state-watcher", status="skipped").exists(), 10,
                what="the ignored scope to be skipped by the condition")
     assert "k9-created" not in _events()
+
+
+@pytest.mark.slow
+def test_a_change_larger_than_a_message_still_triggers(start_worker: Any) -> None:
+    """Old and new value together exceed MAX_MESSAGE_BYTES: the write succeeds and the trigger sees both."""
+    start_worker()
+    client = Client()
+    first, second = "a" * 200_000, "b" * 200_000
+    assert client.put("/state/watched/big", json.dumps({"blob": first}),
+                      content_type="application/json").status_code == 200
+    assert client.put("/state/watched/big", json.dumps({"blob": second}),
+                      content_type="application/json").status_code == 200
+    wait_until(lambda: "big-updated" in _events(), 30, what="the large change's trigger")
+    updated = _events()["big-updated"]
+    assert updated["old"] == {"blob": first} and updated["new"] == {"blob": second}
+    assert ChangePayload.objects.exists()  # the update travelled by reference
 
 
 @pytest.mark.slow

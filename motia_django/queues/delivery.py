@@ -40,7 +40,7 @@ from ..schemas import SchemaViolation
 from ..steps.io import StateTriggerInput, StreamEvent, StreamTriggerInput
 from ..steps.triggers import EventTrigger, QueueTrigger
 from ..tracing import records
-from . import concurrency
+from . import concurrency, payloads
 from .dead_letters import bury
 from .outages import DATABASE_OUTAGES, persist
 from .outbox import dispatch
@@ -97,6 +97,8 @@ def handler_input(binding: Binding, envelope: dict[str, Any]) -> Any:
     kind = binding.trigger.kind
     if kind == "cron":
         return None
+    if kind in ("state", "stream"):
+        data = payloads.resolve(data)
     if kind == "state":
         return StateTriggerInput(**data, trace_id=envelope.get("traceId"))
     if kind == "stream":

@@ -14,13 +14,19 @@ from ..tracing.ids import new_message_id
 from .outbox import dispatch
 from .policy import policy_for
 
-__all__ = ["InvalidMessage", "UnknownTopic", "apublish", "build_envelope", "parse_message", "publish"]
+__all__ = [
+    "InvalidMessage", "MessageTooLarge", "UnknownTopic", "apublish", "build_envelope", "parse_message", "publish",
+]
 
 _MISSING: Any = object()
 
 
 class InvalidMessage(ValueError):
     """The payload is not JSON, is too large, or lacks a FIFO group id."""
+
+
+class MessageTooLarge(InvalidMessage):
+    """The payload is more than ``MAX_MESSAGE_BYTES``."""
 
 
 class UnknownTopic(LookupError):
@@ -54,7 +60,7 @@ def build_envelope(
         raise InvalidMessage(f"message for {topic or source!r} is not JSON-serialisable: {exc}") from None
     limit = motia_settings().MAX_MESSAGE_BYTES
     if len(encoded) > limit:
-        raise InvalidMessage(f"message for {topic or source!r} is {len(encoded)} bytes; the limit is {limit}")
+        raise MessageTooLarge(f"message for {topic or source!r} is {len(encoded)} bytes; the limit is {limit}")
     return {
         "id": new_message_id(),
         "topic": topic,

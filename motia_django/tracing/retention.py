@@ -1,4 +1,5 @@
-"""Bounded trace storage: execution and log records older than ``MOTIA["RETENTION_DAYS"]`` go."""
+"""Bounded trace storage: execution and log records (and large change payloads) older than
+``MOTIA["RETENTION_DAYS"]`` go."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from ..conf import motia_settings
-from ..models import Execution, LogRecord
+from ..models import ChangePayload, Execution, LogRecord
 
 __all__ = ["purge_expired"]
 
@@ -32,8 +33,9 @@ def purge_expired(force: bool = False) -> int:
         return 0
     _last = now
     cutoff = timezone.now() - timedelta(days=motia_settings().RETENTION_DAYS)
-    return _purge(Execution.objects.filter(started_at__lt=cutoff)) + _purge(
-        LogRecord.objects.filter(created_at__lt=cutoff))
+    return (_purge(Execution.objects.filter(started_at__lt=cutoff))
+            + _purge(LogRecord.objects.filter(created_at__lt=cutoff))
+            + _purge(ChangePayload.objects.filter(created_at__lt=cutoff)))
 
 
 def _purge(expired: QuerySet[Any]) -> int:
