@@ -40,6 +40,7 @@ NOT_FUZZED = (
     "/responses/{kind}",  # kind=boom and kind=nothing are 500s on purpose
     # test steps that read a body they do not declare: without one their handler raises (a 500 by design)
     "/crash", "/fanout", "/fifo", "/limited", "/ping", "/retry", "/stream-jobs", "/stream-writes", "/txn/users",
+    "/long", "/one-at-a-time", "/outage",
     "/core/atomic", "/core/match", "/core/multi", "/core/timeout",
     "/core/unawaited",  # drops an awaitable on purpose: a 500 that says so
 )

@@ -1,4 +1,5 @@
-"""A handler that blocks the alarm signal, so only the worker's hard time limit can stop it."""
+"""A handler that blocks the signals of timeouts (the alarm, Celery's soft time limit), so only the
+worker's hard time limit can stop it."""
 
 import signal
 import time
@@ -8,7 +9,7 @@ from motia import queue, step
 
 def stuck(data, ctx):
     ctx.state.update("blocked-runs", data["id"], [{"type": "increment", "path": "runs", "value": 1}])
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM, signal.SIGUSR1})
     time.sleep(600)
 
 
