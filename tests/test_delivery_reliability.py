@@ -311,9 +311,20 @@ def test_an_enqueue_during_a_broker_outage_answers_at_once(
         server.stop()
 
 
+def _strand(message_id: str) -> None:
+    """Leave a message in the outbox, as a publisher that died after committing would."""
+    OutboxMessage.objects.create(binding="late-commit#0:t.late-commit", queue="motia.t.late-commit", envelope={
+        "id": message_id, "topic": "t.late-commit", "data": {"id": message_id}, "traceId": f"t-{message_id}",
+        "depth": 0})
+
+
+def _wait_for_a_relay() -> None:
+    wait_until(lambda: Lease.objects.filter(name="relay").exclude(holder="").exists(), 10, what="a relay")
+
+
 def test_one_relay_at_a_time_and_another_takes_over(start_worker: Worker) -> None:
     first = start_worker("r1")
-    wait_until(lambda: Lease.objects.filter(name="relay").exclude(holder="").exists(), 10, what="a relay")
+    _wait_for_a_relay()
     holder = Lease.objects.get(name="relay").holder
     start_worker("r2")
     time.sleep(2)
@@ -321,8 +332,7 @@ def test_one_relay_at_a_time_and_another_takes_over(start_worker: Worker) -> Non
     first.stop()
     wait_until(lambda: Lease.objects.get(name="relay").holder not in ("", holder), 15, what="the second relay")
     # the relay still works: a message left in the outbox is sent
-    OutboxMessage.objects.create(binding="late-commit#0:t.late-commit", queue="motia.t.late-commit", envelope={
-        "id": "stranded", "topic": "t.late-commit", "data": {"id": "stranded"}, "traceId": "t-stranded", "depth": 0})
+    _strand("stranded")
     wait_until(lambda: "stranded" in state("late-commit"), 15, what="the stranded message")
 
 
@@ -330,13 +340,11 @@ def test_the_relay_reconnects_after_the_database_drops_its_connections(start_wor
     if connection.vendor != "postgresql":
         pytest.skip("a server-side connection drop needs PostgreSQL (the PostgreSQL pass runs this)")
     start_worker("p1")
-    wait_until(lambda: Lease.objects.filter(name="relay").exclude(holder="").exists(), 10, what="a relay")
+    _wait_for_a_relay()
     with database_outage() as end:
         end()  # every connection of the workers is gone; the database accepts new ones at once
     connection.close()
-    OutboxMessage.objects.create(binding="late-commit#0:t.late-commit", queue="motia.t.late-commit", envelope={
-        "id": "after-restart", "topic": "t.late-commit", "data": {"id": "after-restart"}, "traceId": "t-r",
-        "depth": 0})
+    _strand("after-restart")
     wait_until(lambda: "after-restart" in state("late-commit"), 15, what="the relay to send after the drop")
 
 
@@ -345,7 +353,7 @@ def test_a_blocked_relay_does_not_hold_up_consumption(start_worker: Worker) -> N
     if connection.vendor != "postgresql":
         pytest.skip("locking one table needs PostgreSQL (the PostgreSQL pass runs this)")
     start_worker("q1")
-    wait_until(lambda: Lease.objects.filter(name="relay").exclude(holder="").exists(), 10, what="a relay")
+    _wait_for_a_relay()
     import psycopg
 
     db = connection.settings_dict
