@@ -38,7 +38,8 @@ def _binding(key: str) -> Binding | None:
 
 
 #: Both tasks acknowledge a message only once it has been handed on; a hard time limit
-#: hands it back to the broker (where it counts as an attempt), never drops it.
+#: hands it back to the broker (where it counts as an attempt), never drops it
+#: (``acks_on_timeout``: Celery 5.7).
 _TASK_OPTIONS: dict[str, Any] = {
     "bind": True, "acks_late": True, "reject_on_worker_lost": True, "acks_on_timeout": False, "ignore_result": True,
 }
