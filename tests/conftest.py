@@ -7,7 +7,7 @@ import os
 import socket
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -159,13 +159,15 @@ def launch(args: list[str], env: dict[str, str], log: Path, ready: str, what: st
     return proc
 
 
-def wait_until(predicate: Callable[[], object], timeout: float = 30, interval: float = 0.1, what: str = "") -> None:
+def wait_until(predicate: Callable[[], object], timeout: float = 30, interval: float = 0.1,
+               what: str | Callable[[], str] = "") -> None:
+    """Poll ``predicate``; ``what`` (or what it returns, read at the timeout) names it in the failure."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return
         time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
+    raise AssertionError(f"timed out after {timeout}s waiting for {(what() if callable(what) else what) or predicate}")
 
 
 def flush_redis(url: str, prefix: str = "") -> None:
@@ -199,10 +201,10 @@ def start_worker(transactional_db: None, tmp_path: Path, broker_url: str) -> Ite
     started: list[Process] = []
 
     def start(name: str = "w1", concurrency: int = 2, broker: str | None = None, queues: str | None = None,
-              wait: bool = True, **env: str) -> Process:
+              wait: bool = True, options: Sequence[str] = (), **env: str) -> Process:
         args = [sys.executable, "-m", "celery", "-A", "project", "worker", "--loglevel", "INFO",
                 "--concurrency", str(concurrency), "--hostname", f"{name}@%h", "--without-gossip",
-                "--without-mingle", "--prefetch-multiplier", "1"]
+                "--without-mingle", "--prefetch-multiplier", "1", *options]
         if queues:
             args += ["--queues", queues]
         environment = child_env(CELERY_BROKER_URL=broker or broker_url, MOTIA_WORKER_NAME=name, **env)

@@ -239,7 +239,7 @@ def test_sigkill_mid_handler_loses_nothing(start_worker: Worker, visibility: str
         _kill(child)
     _kill(victim.pid)
     assert done() < 500, "the second kill came too late: all 500 messages were already done"
-    wait_until(lambda: done() == 500, 240, interval=0.5, what="all 500 messages")
+    wait_until(lambda: done() == 500, 240, interval=0.5, what=lambda: f"all 500 messages ({done()} done)")
     runs = {int(k): v["runs"] for k, v in state("crash-done").items()}
     assert sorted(runs) == list(range(500))
 
@@ -263,6 +263,18 @@ def test_sigkill_mid_handler_loses_nothing(start_worker: Worker, visibility: str
     assert repeats > 0, "the kills interrupted nothing"
     assert sum(runs.values()) - 500 <= repeats
     assert not DeadLetter.objects.exists()
+
+
+def test_pool_processes_forked_while_the_relay_sweeps_all_work(start_worker: Worker) -> None:
+    # a process per message: each fork may land while the relay thread is inside the database library
+    start_worker("r1", concurrency=2, options=["--max-tasks-per-child", "1"])
+    post("/crash", {"count": 150, "pause": 0})
+
+    def done() -> int:
+        return StateEntry.objects.filter(group="crash-done").count()
+
+    wait_until(lambda: done() == 150, 180, interval=0.5,
+               what=lambda: f"150 messages, one pool process each ({done()} done)")
 
 
 @pytest.mark.parametrize("tracing", ["on", "off"])
