@@ -1,6 +1,6 @@
 """Motia 1.0.3 style, sync: the module-level calls return their values directly."""
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from motia import ApiRequest, Stream, enqueue, http, logger, stateManager
 
@@ -8,7 +8,7 @@ greetings: Stream[dict] = Stream("m103-greetings")
 
 
 class Greeting(BaseModel):
-    name: str
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")  # a state key and a stream item id
 
 
 config = {
