@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from .context import FlowContext, NoMatchingHandler, UndeclaredTopic
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from .context import FlowContext, NoMatchingHandler, StepNotInvocable, UndeclaredTopic, UnknownStep
+from .http.streaming import HttpStreamResponse
+from .schemas import schema_to_json_schema
 from .state.manager import StateManager
 from .steps.config import StepConfig
 from .steps.definition import (
@@ -62,18 +67,30 @@ from .steps.triggers import (
     state,
     stream,
 )
+from .streams.auth import StreamAuthInput, StreamAuthResult, StreamSubscription
 from .streams.stream import Stream, StreamConfig
 
 TriggerConfig = Trigger
 ApiRouteMethod = str
+#: Motia's names for the same things.
+Step = StepDefinition
+MotiaHttpResponse = HttpStreamResponse
+#: ``ctx.enqueue``: returns at once in sync code, an awaitable in async code.
+Enqueuer = Callable[[Any], Awaitable[None] | None]
+#: What a handler receives: ``MotiaHttpArgs``, a message, ``StateTriggerInput``, ``StreamTriggerInput``, ``None``.
+TriggerInput = Any
+#: ``middleware(req, ctx, next_handler)``, sync or async.
+ApiMiddleware = Callable[[MotiaHttpArgs[Any], FlowContext[Any], Callable[[], Any]], Any]
 
 __all__ = [
+    "ApiMiddleware",
     "ApiRequest",
     "ApiResponse",
     "ApiRouteMethod",
     "ApiTrigger",
     "CronTrigger",
     "Enqueue",
+    "Enqueuer",
     "EventTrigger",
     "FlowContext",
     "HandlerConfig",
@@ -81,6 +98,7 @@ __all__ = [
     "InfrastructureConfig",
     "MotiaHttpArgs",
     "MotiaHttpRequest",
+    "MotiaHttpResponse",
     "MultiTriggerStepBuilder",
     "NoMatchingHandler",
     "QueryParam",
@@ -89,23 +107,30 @@ __all__ = [
     "StateManager",
     "StateTrigger",
     "StateTriggerInput",
+    "Step",
     "StepBuilder",
     "StepConfig",
     "StepConfigError",
     "StepDefinition",
     "StepHandler",
+    "StepNotInvocable",
     "Stream",
+    "StreamAuthInput",
+    "StreamAuthResult",
     "StreamConfig",
     "StreamEvent",
+    "StreamSubscription",
     "StreamTrigger",
     "StreamTriggerInput",
     "TriggerCondition",
     "TriggerConfig",
     "TriggerInfo",
+    "TriggerInput",
     "UndeclaredTopic",
+    "UnknownStep",
+    "aenqueue",
     "api",
     "cron",
-    "aenqueue",
     "enqueue",
     "get_api_triggers",
     "get_cron_triggers",
@@ -126,6 +151,7 @@ __all__ = [
     "logger",
     "multi_trigger_step",
     "queue",
+    "schema_to_json_schema",
     "state",
     "stateManager",
     "step",

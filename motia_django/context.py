@@ -10,16 +10,18 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from .execution import NotAwaited, Pending, acall, call, in_async_code, positional_arity
+from .execution import NotAwaited, Pending, acall, arun_handler, call, in_async_code, positional_arity, run_handler
 from .logs import StepLogger
 from .steps.io import ApiRequest, MotiaHttpArgs, TriggerInfo
+from .steps.triggers import TriggerType
+from .tracing.ids import new_trace_id
 
 if TYPE_CHECKING:
     from .state.manager import StateManager
     from .steps.definition import StepDefinition
     from .streams.stream import Streams
 
-__all__ = ["FlowContext", "NoMatchingHandler", "UndeclaredTopic"]
+__all__ = ["FlowContext", "NoMatchingHandler", "StepNotInvocable", "UndeclaredTopic", "UnknownStep"]
 
 TEnqueueData = TypeVar("TEnqueueData")
 _MISSING: Any = object()
@@ -33,35 +35,74 @@ class NoMatchingHandler(LookupError, RuntimeError):
     """``ctx.match`` found no handler for the trigger and no ``default``."""
 
 
+class UnknownStep(LookupError):
+    """``ctx.invoke`` named a step that was not discovered."""
+
+
+class StepNotInvocable(TypeError):
+    """``ctx.invoke`` named a step with no queue trigger, the entry point that takes plain data."""
+
+
+def _trigger_from(value: TriggerInfo | Mapping[str, Any] | None, step: StepDefinition | None,
+                  input_value: Any) -> TriggerInfo:
+    """``ctx.trigger`` for a context built by hand: as given, else the step's first trigger, else the input's kind."""
+    if isinstance(value, TriggerInfo):
+        return value
+    if isinstance(value, Mapping):
+        return TriggerInfo(**value)
+    if step is not None and step.config.triggers:
+        return TriggerInfo(type=step.config.triggers[0].kind, index=0)
+    return TriggerInfo(type=TriggerType("http" if isinstance(input_value, ApiRequest | MotiaHttpArgs) else "queue"))
+
+
 class FlowContext(Generic[TEnqueueData]):
-    """Runtime capabilities of one step execution (``ctx``)."""
+    """Runtime capabilities of one step execution (``ctx``).
+
+    The runtime builds it positionally.  Unit tests of handlers build it by
+    keyword, as with Motia's own ``FlowContext(enqueue=..., trace_id=..., state=...,
+    logger=..., streams=..., trigger=..., input_value=...)``: every argument is
+    optional, and the fakes given are what the handler's ``ctx`` uses.
+    """
 
     def __init__(
-        self, step: StepDefinition, trigger: TriggerInfo, trace_id: str, input_value: Any = None, depth: int = 0
+        self,
+        step: StepDefinition | None = None,
+        trigger: TriggerInfo | Mapping[str, Any] | None = None,
+        trace_id: str | None = None,
+        input_value: Any = None,
+        depth: int = 0,
+        *,
+        enqueue: Callable[..., Any] | None = None,
+        state: Any = None,
+        logger: Any = None,
+        streams: Any = None,
     ) -> None:
         self.step = step
-        self.trigger = trigger
-        self.trace_id = trace_id
+        self.trigger = _trigger_from(trigger, step, input_value)
+        self.trace_id = trace_id or new_trace_id()
         self.input_value = input_value
         #: How many triggered hops led here (0 for HTTP and cron); bounds state/stream trigger chains.
         self.depth = depth
-        self._logger: StepLogger | None = None
+        self._enqueuer = enqueue
+        self._state = state
+        self._streams = streams
+        self._logger: Any = logger
         self._pending: list[Pending[Any]] | None = None
 
     @property
     def logger(self) -> StepLogger:
         """``ctx.logger``: the step's logger, carrying the trace id."""
         if self._logger is None:
-            self._logger = StepLogger(self.step.name, self.trace_id)
-        return self._logger
+            self._logger = StepLogger(self.step_name, self.trace_id)
+        return self._logger  # type: ignore[no-any-return]
 
     @logger.setter
     def logger(self, value: StepLogger) -> None:
         self._logger = value
 
     @property
-    def step_name(self) -> str:
-        return self.step.name
+    def step_name(self) -> str | None:
+        return self.step.name if self.step is not None else None
 
     # -- queues ---------------------------------------------------------------------------
     def enqueue(self, message: Mapping[str, Any] | str, data: Any = _MISSING) -> None:
@@ -72,19 +113,30 @@ class FlowContext(Generic[TEnqueueData]):
         """
         from .queues.publisher import parse_message, publish
 
-        topic, payload, group_id = parse_message(message, *(() if data is _MISSING else (data,)))
+        args = () if data is _MISSING else (data,)
+        if self._enqueuer is not None:
+            return self._enqueuer(message, *args)  # type: ignore[no-any-return]
+        topic, payload, group_id = parse_message(message, *args)
         self._check_declared(topic)
-        return publish(topic, payload, self.trace_id, group_id, self.step.name, self.depth + 1)
+        return publish(topic, payload, self.trace_id, group_id, self.step_name, self.depth + 1)
 
     async def aenqueue(self, message: Mapping[str, Any] | str, data: Any = _MISSING) -> None:
         """:meth:`enqueue` for async code."""
         from .queues.publisher import apublish, parse_message
 
-        topic, payload, group_id = parse_message(message, *(() if data is _MISSING else (data,)))
+        args = () if data is _MISSING else (data,)
+        if self._enqueuer is not None:
+            sent = self._enqueuer(message, *args)
+            if hasattr(type(sent), "__await__"):
+                await sent
+            return
+        topic, payload, group_id = parse_message(message, *args)
         self._check_declared(topic)
-        await apublish(topic, payload, self.trace_id, group_id, self.step.name, self.depth + 1)
+        await apublish(topic, payload, self.trace_id, group_id, self.step_name, self.depth + 1)
 
     def _check_declared(self, topic: str) -> None:
+        if self.step is None:  # a context built by hand: topics are checked by the publisher only
+            return
         declared = self.step.config.enqueue_topics
         if topic not in declared:
             raise UndeclaredTopic(
@@ -95,18 +147,51 @@ class FlowContext(Generic[TEnqueueData]):
     emit = enqueue
     aemit = aenqueue
 
+    # -- calling another step ---------------------------------------------------------------
+    def invoke(self, step_name: str, data: Any = None) -> Any:
+        """Run another step's handler now, in this trace, and return what it returned.
+
+        The step runs as its first queue trigger would run it (``data`` checked
+        against that trigger's ``input`` schema; no condition, no retries), and its
+        errors reach the caller.  From a sync handler it returns the result; from an
+        async handler, ``await`` it.
+        """
+        target, ctx = self._invocation(step_name, data)
+        if in_async_code():
+            return Pending("ctx.invoke", lambda: arun_handler(target, data, ctx))
+        return run_handler(target, data, ctx)
+
+    def _invocation(self, step_name: str, data: Any) -> tuple[StepDefinition, FlowContext[Any]]:
+        from .registry import get_registry
+
+        registry = get_registry()
+        target = registry.steps.get(step_name)
+        if target is None:
+            raise UnknownStep(f"ctx.invoke({step_name!r}): no such step (known: {', '.join(sorted(registry.steps))})")
+        entry = next((b for b in registry.subscriptions if b.step is target), None)
+        if entry is None:
+            kinds = ", ".join(str(t.kind) for t in target.config.triggers) or "none"
+            raise StepNotInvocable(
+                f"ctx.invoke({step_name!r}): the step has no queue trigger, so nothing of it takes plain data "
+                f"(its triggers: {kinds}); enqueue to it or call shared code instead"
+            )
+        schema = getattr(entry.trigger, "input_schema", None)
+        if schema is not None:
+            schema.validate(data)
+        return target, FlowContext(target, entry.trigger_info(), self.trace_id, data, self.depth + 1)
+
     # -- state and streams ---------------------------------------------------------------
     @property
     def state(self) -> StateManager:
         from .state.manager import StateManager
 
-        return StateManager()
+        return self._state if self._state is not None else StateManager()
 
     @property
     def streams(self) -> Streams:
         from .streams.stream import Streams
 
-        return Streams()
+        return self._streams if self._streams is not None else Streams()
 
     # -- trigger introspection -------------------------------------------------------------
     def is_api(self) -> bool:

@@ -53,6 +53,7 @@ __all__ = [
     "call",
     "condition_passes",
     "current_context",
+    "handler_arguments",
     "in_async_code",
     "in_thread",
     "interrupt_after",
@@ -195,22 +196,31 @@ async def acondition_passes(condition: Callable[..., Any] | None, input_value: A
     return True if condition is None else bool(await acall(condition, input_value, ctx))
 
 
+def handler_arguments(handler: Callable[..., Any], input_value: Any, ctx: FlowContext[Any]) -> tuple[Any, ...]:
+    """What a handler takes, by its signature: ``(input, ctx)``, ``(input)`` or nothing at all.
+
+    Step files written for the module-level API take one argument (or none, for
+    cron) and reach the context through ``motia.enqueue``/``logger``/``stateManager``.
+    """
+    return (input_value, ctx)[:positional_arity(handler)]
+
+
 def run_handler(step: StepDefinition, input_value: Any, ctx: FlowContext[Any]) -> Any:
-    """Call ``step.handler(input, ctx)`` from sync code, with ``ctx`` as the current context."""
+    """Call ``step.handler`` from sync code, with ``ctx`` as the current context."""
     token = _current.set(ctx)
     try:
         with execution_span(ctx):
-            return call(step.handler, input_value, ctx)
+            return call(step.handler, *handler_arguments(step.handler, input_value, ctx))
     finally:
         _current.reset(token)
 
 
 async def arun_handler(step: StepDefinition, input_value: Any, ctx: FlowContext[Any]) -> Any:
-    """Call ``step.handler(input, ctx)`` from async code; fails if the handler dropped an awaitable."""
+    """Call ``step.handler`` from async code; fails if the handler dropped an awaitable."""
     token = _current.set(ctx)
     try:
         with execution_span(ctx):
-            result = await acall(step.handler, input_value, ctx)
+            result = await acall(step.handler, *handler_arguments(step.handler, input_value, ctx))
     finally:
         _current.reset(token)
     ctx.raise_for_unawaited()

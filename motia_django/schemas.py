@@ -12,7 +12,7 @@ from typing import Any
 import jsonschema
 import pydantic
 
-__all__ = ["FieldError", "Schema", "SchemaViolation", "compile_schema"]
+__all__ = ["FieldError", "Schema", "SchemaViolation", "compile_schema", "schema_to_json_schema"]
 
 
 @dataclass(frozen=True)
@@ -91,3 +91,14 @@ def _check_schema(cls: type[jsonschema.protocols.Validator], source: dict[str, A
 def compile_schema(source: Any) -> Schema | None:
     """Compile ``source`` unless it is ``None``; bad schemas raise ``TypeError``/``SchemaError``."""
     return None if source is None else Schema(source)
+
+
+def schema_to_json_schema(schema: Any) -> dict[str, Any] | None:
+    """The JSON Schema dict of a pydantic model class or a JSON Schema dict; ``None`` for anything else.
+
+    As in Motia, where a value that is no schema (``None``, a callable) simply has no JSON Schema.
+    A dict that is not a valid JSON Schema raises ``SchemaError``.
+    """
+    if isinstance(schema, dict) or (isinstance(schema, type) and issubclass(schema, pydantic.BaseModel)):
+        return Schema(schema).json_schema()
+    return None

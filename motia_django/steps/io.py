@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
 
 from .triggers import TriggerType
 
@@ -148,17 +151,22 @@ class TriggerInfo:
         object.__setattr__(self, "type", TriggerType(self.type))
 
 
-class _DictAccess:
-    """Attribute access plus the dict reads the spec uses (``input.get("new_value")``)."""
+class _TriggerInputModel(BaseModel):
+    """A pydantic trigger input read as attributes or dict keys, camelCase or snake_case.
 
-    _CAMEL: dict[str, str] = {}
+    ``model_dump(by_alias=True)`` gives the camelCase shape Motia's own models dump.
+    """
+
+    model_config = ConfigDict(populate_by_name=True, alias_generator=to_camel, extra="ignore")
 
     def _field(self, key: str) -> str:
-        return self._CAMEL.get(key, key)
+        if key in type(self).model_fields:
+            return key
+        return next((name for name, info in type(self).model_fields.items() if info.alias == key), key)
 
     def __getitem__(self, key: str) -> Any:
         name = self._field(key)
-        if name.startswith("_") or not hasattr(self, name):
+        if name not in type(self).model_fields:
             raise KeyError(key)
         return getattr(self, name)
 
@@ -169,49 +177,47 @@ class _DictAccess:
             return default
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and key in self.keys()
+        return isinstance(key, str) and self._field(key) in type(self).model_fields
 
     def keys(self) -> list[str]:
-        return list(asdict(self))  # type: ignore[call-overload]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.keys())
+        return list(type(self).model_fields)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)  # type: ignore[call-overload, no-any-return]
+        return self.model_dump()
 
 
-@dataclass
-class StateTriggerInput(_DictAccess):
+class StateTriggerInput(_TriggerInputModel):
     """A change to ``ctx.state``: scope is ``group_id``, key is ``item_id``."""
 
+    type: Literal["state"] = "state"
     group_id: str
     item_id: str
     old_value: Any = None
     new_value: Any = None
     event_type: str = "updated"
     trace_id: str | None = None
-    type: str = "state"
-
-    _CAMEL = {"groupId": "group_id", "itemId": "item_id", "oldValue": "old_value", "newValue": "new_value",
-              "eventType": "event_type", "traceId": "trace_id"}
 
 
-@dataclass
-class StreamEvent(_DictAccess):
+class StreamEvent(_TriggerInputModel):
+    """What happened to a stream item: ``create``, ``update``, ``delete`` (or a custom event)."""
+
     type: str
     data: Any = None
 
+    def __init__(self, type: str | None = None, data: Any = None, **fields: Any) -> None:  # noqa: A002
+        """Also ``StreamEvent("create", data)``, positionally."""
+        if type is not None:
+            fields["type"] = type
+        fields["data"] = data
+        super().__init__(**fields)
 
-@dataclass
-class StreamTriggerInput(_DictAccess):
+
+class StreamTriggerInput(_TriggerInputModel):
     """A change to a stream item."""
 
+    type: Literal["stream"] = "stream"
+    timestamp: int
     stream_name: str
     group_id: str
     id: str
     event: StreamEvent
-    timestamp: int
-    type: str = "stream"
-
-    _CAMEL = {"streamName": "stream_name", "groupId": "group_id"}

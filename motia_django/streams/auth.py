@@ -14,14 +14,15 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
+import pydantic
 from django.utils.module_loading import import_string
 
 from ..conf import motia_settings
 from ..execution import acall_isolated
 from .stream import StreamConfig
 
-__all__ = ["AUTH_SUBPROTOCOL", "StreamAuthRequest", "StreamSubscription", "authenticate", "can_join",
-           "offered_auth_subprotocol"]
+__all__ = ["AUTH_SUBPROTOCOL", "StreamAuthInput", "StreamAuthRefused", "StreamAuthRequest", "StreamAuthResult",
+           "StreamSubscription", "authenticate", "can_join", "offered_auth_subprotocol"]
 
 logger = logging.getLogger("motia.streams")
 
@@ -49,6 +50,32 @@ class StreamAuthRequest:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         return cls(_token(scope, headers, query), headers, query, scope.get("path", ""), scope)
+
+    @property
+    def query_params(self) -> Mapping[str, list[str]]:
+        """Motia's name for :attr:`query`."""
+        return self.query
+
+    @property
+    def addr(self) -> str:
+        """The client's address, ``host:port`` (empty when the server does not say)."""
+        client = self.scope.get("client")
+        return f"{client[0]}:{client[1]}" if client else ""
+
+
+#: Motia's name for what its ``authenticate`` hook receives.
+StreamAuthInput = StreamAuthRequest
+
+
+class StreamAuthResult(pydantic.BaseModel):
+    """What an ``authenticate`` hook may return, as in Motia: refused, or authorized with a context."""
+
+    authorized: bool
+    context: Any = None
+
+
+class StreamAuthRefused(PermissionError):
+    """The ``authenticate`` hook answered ``False`` or ``StreamAuthResult(authorized=False)``."""
 
 
 def offered_auth_subprotocol(scope: Mapping[str, Any]) -> bool:
@@ -93,11 +120,20 @@ def _hook() -> Callable[..., Any] | None:
 
 
 async def authenticate(scope: Mapping[str, Any]) -> Any:
-    """The auth context of a connection (``None``: anonymous); raises to refuse it."""
+    """The auth context of a connection (``None``: anonymous); raises to refuse it.
+
+    The hook returns the context itself, or Motia's answers: a ``StreamAuthResult``
+    (its ``context``), ``True`` (authorized, no context) or ``False`` (refused).
+    """
     hook = _hook()
     if hook is None:
         return None
-    return await acall_isolated(hook, StreamAuthRequest.from_scope(scope))
+    answer = await acall_isolated(hook, StreamAuthRequest.from_scope(scope))
+    if answer is False or (isinstance(answer, StreamAuthResult) and not answer.authorized):
+        raise StreamAuthRefused("the authenticate hook refused the connection")
+    if isinstance(answer, StreamAuthResult):
+        return answer.context
+    return None if answer is True else answer
 
 
 async def can_join(config: StreamConfig, subscription: StreamSubscription, auth_context: Any) -> bool:

@@ -27,15 +27,16 @@ def _span(ctx: FlowContext[Any]) -> Iterator[None]:
     assert _trace is not None
     tracer = _trace.get_tracer("motia_django")
     trigger = ctx.trigger
+    step = ctx.step_name or "unnamed"
     attributes = {
-        "motia.step": ctx.step.name,
+        "motia.step": step,
         "motia.trace_id": ctx.trace_id,
         "motia.trigger.type": str(trigger.type),
         **{f"motia.trigger.{key}": value for key, value in
            (("path", trigger.path), ("method", trigger.method), ("topic", trigger.topic),
             ("expression", trigger.expression)) if value},
     }
-    with tracer.start_as_current_span(f"motia {ctx.step.name}", attributes=attributes):
+    with tracer.start_as_current_span(f"motia {step}", attributes=attributes):
         yield
 
 
