@@ -40,7 +40,8 @@ if CELERY_BROKER_URL.startswith("redis://"):  # noqa: F405
         CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = float(os.environ["MOTIA_TEST_REDIS_VISIBILITY"])
 
 MOTIA = {
-    "STEPS_DIRS": [str(BASE_DIR / "steps"), str(TESTS_DIR / "app_steps")],
+    "STEPS_DIRS": [str(BASE_DIR / "steps"), str(TESTS_DIR / "app_steps"),
+                   str(TESTS_DIR / "legacy_steps" / "steps")],  # Motia 0.x step files (tests/test_compat_legacy.py)
     "MIDDLEWARE": ["tests.app_steps.support.global_marker"],
     "STRICT_RESPONSE_SCHEMA": os.environ.get("MOTIA_STRICT_RESPONSE_SCHEMA", "0") == "1",
     "EXPOSE_ERRORS": False,
