@@ -46,6 +46,9 @@ MOTIA = {
     "STRICT_RESPONSE_SCHEMA": os.environ.get("MOTIA_STRICT_RESPONSE_SCHEMA", "0") == "1",
     "EXPOSE_ERRORS": False,
 }
+#: Step folders only the servers and workers of one test load (``os.pathsep``-separated), e.g. a cron
+#: step that would change the schedules the other tests count.
+MOTIA["STEPS_DIRS"] += [d for d in os.environ.get("MOTIA_TEST_EXTRA_STEPS", "").split(os.pathsep) if d]
 MOTIA["VISIBILITY_TIMEOUT"] = 5
 MOTIA["TRACING"] = os.environ.get("MOTIA_TRACING", "on") == "on"
 MOTIA["RELAY_INTERVAL"] = 0.5

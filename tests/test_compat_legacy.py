@@ -35,7 +35,8 @@ from motia_django.workbench.graph import build_graph
 from .conftest import Process, wait_until
 
 Worker = Callable[..., Process]
-STEPS = Path(__file__).resolve().parent / "legacy_steps" / "steps" / "orders"
+#: The 0.x cron step, loaded only by this file's worker: the shared test app's schedules stay as other tests count them.
+SCHEDULED = Path(__file__).resolve().parent / "legacy_steps" / "scheduled"
 LARGE_ORDER = {"id": "l0-big", "items": [{"price": 60, "quantity": 2}]}
 
 
@@ -67,9 +68,11 @@ def test_each_step_kind_maps_onto_triggers() -> None:
     assert isinstance(queue_trigger, QueueTrigger) and queue_trigger.topic == "l0-order-placed"
     assert queue_trigger.input_schema is not None
 
-    [cron_trigger] = steps["l0-weekly-audit"].config.triggers
-    assert isinstance(cron_trigger, CronTrigger)
-    assert steps["l0-weekly-audit"].config.enqueue_topics == ["l0-audit-report"]
+    scheduled = Registry.discover([SCHEDULED])
+    assert scheduled.errors == []
+    audit = scheduled.steps["l0-weekly-audit"].config
+    [cron_trigger] = audit.triggers
+    assert isinstance(cron_trigger, CronTrigger) and audit.enqueue_topics == ["l0-audit-report"]
     # five fields keep their meaning: Mondays at midnight
     wednesday = datetime(2025, 1, 1, 12, tzinfo=UTC)
     assert CronExpression.parse(cron_trigger.expression).next_after(wednesday) == datetime(
@@ -91,8 +94,7 @@ def test_the_flow_graph_shows_the_noop_step_and_the_conditional_emit() -> None:
     flow = build_graph(get_registry()).flow("l0-orders")
     assert flow is not None
     steps = {n.label for n in flow.steps}
-    assert steps == {"l0-create-order", "l0-get-order", "l0-fulfil-order", "l0-review-order", "l0-weekly-audit",
-                     "l0-manual-review"}
+    assert steps == {"l0-create-order", "l0-get-order", "l0-fulfil-order", "l0-review-order", "l0-manual-review"}
     edges = {e.id: e for e in flow.edges}
     flagged_in = edges["topic:l0-order-flagged->step:l0-manual-review"]
     assert flagged_in.virtual
@@ -193,7 +195,7 @@ def test_emit_to_a_topic_not_in_emits_fails_the_execution(db: None) -> None:
 @pytest.mark.slow
 @pytest.mark.services
 def test_an_order_flows_through_api_event_and_cron_steps(start_worker: Worker, live_asgi: str) -> None:
-    start_worker()
+    start_worker(MOTIA_TEST_EXTRA_STEPS=str(SCHEDULED))
     response = httpx.post(f"{live_asgi}/l0/orders", json=LARGE_ORDER, headers={"X-Customer": "ann"}, timeout=30)
     assert response.status_code == 201, response.text
     trace_id = response.headers["X-Trace-Id"]
@@ -218,7 +220,7 @@ def test_an_order_flows_through_api_event_and_cron_steps(start_worker: Worker, l
     assert small.status_code == 201
     wait_until(lambda: stream_item("l0-small") is not None, 30, what="the small order")
 
-    binding = get_registry().binding("l0-weekly-audit#0")
+    binding = Registry.discover([SCHEDULED]).binding("l0-weekly-audit#0")
     assert binding is not None
     produce_tick(binding, "0 0 * * 1", datetime(2025, 1, 6, tzinfo=UTC))
     wait_until(lambda: state("l0-audit", "last") is not None, 30, what="the cron step")
