@@ -40,13 +40,16 @@ if CELERY_BROKER_URL.startswith("redis://"):  # noqa: F405
         CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = float(os.environ["MOTIA_TEST_REDIS_VISIBILITY"])
 
 MOTIA = {
-    "STEPS_DIRS": [str(BASE_DIR / "steps"), str(TESTS_DIR / "app_steps"), str(TESTS_DIR / "modern_steps")],
+    "STEPS_DIRS": [str(BASE_DIR / "steps"), str(TESTS_DIR / "app_steps"),
+                   str(TESTS_DIR / "modern_steps"),  # Motia 1.0.3+ step files (tests/test_compat_modern.py)
+                   str(TESTS_DIR / "legacy_steps" / "steps")],  # Motia 0.x step files (tests/test_compat_legacy.py)
     "MIDDLEWARE": ["tests.app_steps.support.global_marker"],
     "STRICT_RESPONSE_SCHEMA": os.environ.get("MOTIA_STRICT_RESPONSE_SCHEMA", "0") == "1",
     "EXPOSE_ERRORS": False,
 }
-if os.environ.get("MOTIA_TEST_MODERN_CRON") == "1":  # tests/test_compat_modern.py: cron in the Motia 1.0.3 style
-    MOTIA["STEPS_DIRS"].append(str(TESTS_DIR / "modern_cron_steps"))
+#: Step folders only the servers and workers of one test load (``os.pathsep``-separated), e.g. a cron
+#: step that would change the schedules the other tests count.
+MOTIA["STEPS_DIRS"] += [d for d in os.environ.get("MOTIA_TEST_EXTRA_STEPS", "").split(os.pathsep) if d]
 MOTIA["VISIBILITY_TIMEOUT"] = 5
 MOTIA["TRACING"] = os.environ.get("MOTIA_TRACING", "on") == "on"
 MOTIA["RELAY_INTERVAL"] = 0.5

@@ -2,7 +2,7 @@
 
 The steps live in ``tests/modern_steps`` (HTTP, queue, state, stream, conditions,
 middleware, streams, a multi-trigger step) and ``tests/modern_cron_steps`` (cron,
-loaded by workers started with ``MOTIA_TEST_MODERN_CRON=1``).  They run through a
+loaded by workers started with ``MOTIA_TEST_EXTRA_STEPS``).  They run through a
 live uvicorn, Django's test client (the sync path) and real Celery workers; the
 public names are checked as a unit test of a handler would use them.
 """
@@ -170,7 +170,7 @@ def test_multi_trigger_step_handlers_take_input_and_ctx(start_worker: Worker, uv
 def test_cron_handlers_with_no_arguments_and_multi_trigger_ctx(start_worker: Worker) -> None:
     from django.utils import timezone
 
-    start_worker(MOTIA_TEST_MODERN_CRON="1")
+    start_worker(MOTIA_TEST_EXTRA_STEPS=str(Path(__file__).parent / "modern_cron_steps"))
     schedules = Registry.discover([TESTS_DIR / "modern_cron_steps"]).schedules
     assert sorted(b.step.name for b in schedules) == ["m103-multi-tick", "m103-tick"]
     for binding in schedules:

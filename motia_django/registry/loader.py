@@ -2,7 +2,12 @@
 
 A step is found whatever variable holds it: any ``StepDefinition`` (from
 ``step(config, handler)``, a builder's ``.handle`` or ``step_wrapper``) or, failing
-that, a module-level ``config`` plus ``handler``.  Errors carry file and line.
+that, a module-level ``config`` plus ``handler`` (a Motia 0.x config with a
+top-level ``type`` goes through :mod:`.legacy`).  Errors carry file and line.
+
+As Motia's runner did, the project root (the directory holding ``steps/``) is on
+the import path while step files run, so a step imports its sibling packages
+(``from services.pricing import quote``).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from ..steps.definition import (
     StepConfigError,
     StepDefinition,
 )
+from .legacy import is_legacy_config, legacy_step
 
 __all__ = ["DiscoveryError", "StepFileError", "find_step_files", "load_step_file", "load_stream_file",
            "module_name_for"]
@@ -96,7 +102,15 @@ def _assignment_line(path: Path, name: str) -> int | None:
     return None
 
 
+def _project_root(path: Path) -> Path | None:
+    """The directory holding the ``steps/`` folder that ``path`` lives in, if any."""
+    return next((parent.parent for parent in path.resolve().parents if parent.name == "steps"), None)
+
+
 def _exec_module(path: Path) -> ModuleType:
+    root = _project_root(path)
+    if root is not None and str(root) not in sys.path:
+        sys.path.append(str(root))  # after installed packages, so a project folder shadows none of them
     name = module_name_for(path)
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
@@ -134,6 +148,12 @@ def _collect(module: ModuleType, path: Path) -> list[StepDefinition]:
             DiscoveryError(str(path), _assignment_line(path, var), f"step {builder.config.name!r} has no handler "
                            "(call .handle(handler) or .handlers())", builder.config.name)
         )
+    if not definitions and is_legacy_config(getattr(module, "config", None)):
+        try:
+            definitions.append(legacy_step(module.config, getattr(module, "handler", None), str(path)))
+        except (StepConfigError, TypeError) as exc:
+            step = exc.step_name if isinstance(exc, StepConfigError) else None
+            raise StepFileError(DiscoveryError(str(path), _assignment_line(path, "config"), str(exc), step)) from exc
     if not definitions and hasattr(module, "config") and hasattr(module, "handler"):
         try:
             definitions.append(StepDefinition(module.config, module.handler, str(path)))

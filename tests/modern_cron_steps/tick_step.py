@@ -1,6 +1,6 @@
 """Cron handlers: zero arguments (module-level API) and a multi-trigger step's ``fn(ctx)``.
 
-Loaded only where ``MOTIA_TEST_MODERN_CRON=1`` (tests/settings.py), so the shared
+Loaded only where ``MOTIA_TEST_EXTRA_STEPS`` names this folder (tests/settings.py), so the shared
 test app's cron entries stay those ``tests/test_cron.py`` counts.
 """
 
