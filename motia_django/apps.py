@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import logging
+
 from django.apps import AppConfig
+
+logger = logging.getLogger("motia.discovery")
 
 
 class MotiaConfig(AppConfig):
@@ -12,15 +16,20 @@ class MotiaConfig(AppConfig):
         from . import changes, checks  # noqa: F401  (checks registers the system checks)
         from .conf import motia_settings
         from .cron import scheduler  # noqa: F401  (the cron tick task, the beat start check)
+        from .env import load_env
         from .logs import install_default_handler, install_stored_handler
         from .queues import app, tasks, worker  # noqa: F401  (tasks registers the Celery tasks)
         from .queues.broker import tune
         from .registry import get_registry
         from .streams import realtime
 
-        install_default_handler(motia_settings().LOG_FORMAT)
+        options = motia_settings()
+        if options.env_path is not None:
+            load_env(options.env_path)  # before any step file reads the environment
+        install_default_handler(options.LOG_FORMAT)
         install_stored_handler()
-        get_registry()
+        for error in get_registry().errors:  # the process serves on without the step
+            logger.error("step file not loaded: %s", error)
         changes.connect()
         realtime.connect()
         worker.connect()

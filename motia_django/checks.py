@@ -1,10 +1,16 @@
-"""Discovery problems as Django system checks (``manage.py check``, ``runserver``)."""
+"""Discovery problems as Django system checks (``manage.py check``, ``runserver``).
+
+A broken step file is a warning, not an error: Django refuses to run
+``migrate``, ``runserver`` or any other command while a check reports an
+error, and one bad file must not keep the other steps from serving.
+``motia_discover --check`` is the gate that fails on it.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.core.checks import CheckMessage, Tags, Warning, register
 from django.db import connections
 
 from .queues import app as celery
@@ -16,11 +22,16 @@ from .registry import get_registry
 def discovery_check(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     registry = get_registry()
     messages: list[CheckMessage] = [
-        Error(str(error), hint=f"step {error.step!r}" if error.step else None, obj=error.file, id="motia.E001")
+        Warning(str(error), hint=_skipped(error.step), obj=error.file, id="motia.W002")
         for error in registry.errors
     ]
     messages += [Warning(text, id="motia.W001") for text in registry.warnings]
     return messages
+
+
+def _skipped(step: str | None) -> str:
+    return f"step {step!r} is not served; the other steps are" if step else \
+        "this file's steps are not served; the other steps are"
 
 
 @register()

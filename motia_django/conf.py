@@ -27,8 +27,11 @@ class MotiaSettings:
     MIDDLEWARE: tuple[str, ...] = ()
     #: ``"plain"`` or ``"json"``: how ``ctx.logger`` records are printed.
     LOG_FORMAT: str = "plain"
-    #: Status returned when an HTTP trigger's ``condition`` is false.
-    HTTP_CONDITION_FAILED_STATUS: int = 404
+    #: Status returned when an HTTP trigger's ``condition`` is false (422, as Motia's engine answers).
+    HTTP_CONDITION_FAILED_STATUS: int = 422
+    #: The ``.env`` file loaded at start-up (real environment variables win); relative to
+    #: ``BASE_DIR``.  ``None`` loads none.
+    ENV_FILE: str | None = ".env"
     #: Answer unknown paths below the mounted URLs with a JSON 404.
     JSON_NOT_FOUND: bool = True
     #: Raise instead of logging when a handler's response breaks its
@@ -88,6 +91,13 @@ class MotiaSettings:
     def steps_paths(self) -> list[Path]:
         base = Path(getattr(settings, "BASE_DIR", Path.cwd()))
         return [p if p.is_absolute() else base / p for p in map(Path, self.STEPS_DIRS)]
+
+    @property
+    def env_path(self) -> Path | None:
+        if self.ENV_FILE is None:
+            return None
+        path = Path(self.ENV_FILE)
+        return path if path.is_absolute() else Path(getattr(settings, "BASE_DIR", Path.cwd())) / path
 
     @property
     def stream_default_access(self) -> bool:

@@ -2,7 +2,8 @@
 
 Embedded defaults (SQLite, a filesystem broker under ``var/``, an in-memory
 channel layer) unless ``DATABASE_URL`` / ``CELERY_BROKER_URL`` /
-``CHANNEL_LAYER_URL`` (or ``REDIS_URL``) say otherwise.
+``CHANNEL_LAYER_URL`` (or ``REDIS_URL``) say otherwise, in the environment or
+in ``.env`` next to ``manage.py``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ from pathlib import Path
 
 import dj_database_url
 
+from motia_django.env import load_env
+
 BASE_DIR = Path(__file__).resolve().parent.parent
+load_env(BASE_DIR)  # the project's .env, as Motia's CLI loads it; real environment variables win
 VAR_DIR = Path(os.environ.get("MOTIA_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 

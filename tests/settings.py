@@ -63,3 +63,10 @@ MOTIA["STREAM_AUTHENTICATE"] = "tests.app_steps.streams.support.authenticate"
 MOTIA["STREAM_MAX_SUBSCRIPTIONS"] = int(os.environ.get("MOTIA_STREAM_MAX_SUBSCRIPTIONS", "100"))
 MOTIA["STREAM_CLIENT_BUFFER"] = int(os.environ.get("MOTIA_STREAM_CLIENT_BUFFER", "1000"))
 MOTIA["STREAM_RESYNC_INTERVAL"] = float(os.environ.get("MOTIA_STREAM_RESYNC_INTERVAL", "30"))
+
+# -- a second project served beside the test app (tests/test_compat_http.py) ---------------
+#: Its ``steps/`` join the test app's and its ``.env`` is the one loaded at start-up.
+if os.environ.get("MOTIA_TEST_PROJECT_DIR"):
+    _PROJECT_DIR = Path(os.environ["MOTIA_TEST_PROJECT_DIR"])
+    MOTIA["STEPS_DIRS"] = [*MOTIA["STEPS_DIRS"], str(_PROJECT_DIR / "steps")]
+    MOTIA["ENV_FILE"] = str(_PROJECT_DIR / ".env")

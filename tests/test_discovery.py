@@ -124,7 +124,8 @@ def test_motia_discover_check_passes_on_valid_steps() -> None:
     assert _manage("motia_discover", "--check", steps=HERE / "good_steps").returncode == 0
 
 
-def test_manage_py_check_reports_discovery_errors() -> None:
+def test_manage_py_check_reports_discovery_errors_without_failing() -> None:
+    """A broken step file is a warning: an error would stop ``migrate`` and ``runserver`` too."""
     result = _manage("check", steps=BROKEN / "syntax")
-    assert result.returncode == 1
-    assert "motia.E001" in result.stderr and "oops_step.py:5" in result.stderr
+    assert result.returncode == 0
+    assert "motia.W002" in result.stderr and "oops_step.py:5" in result.stderr

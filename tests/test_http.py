@@ -199,10 +199,10 @@ def test_middleware_then_condition_then_handler(client: Client) -> None:
     assert ok["X-Middleware"] == "auth" and ok["X-Global-Middleware"] == "1"
 
 
-def test_condition_false_is_404(client: Client) -> None:
+def test_condition_false_is_422(client: Client) -> None:
     response = client.get("/protected", headers={"Authorization": "Bearer ann"})
-    assert response.status_code == 404
-    assert response.json()["error"] == "No step accepted this request"
+    assert response.status_code == 422
+    assert response.json()["error"] == "Request condition not met"
 
 
 def test_sync_handler_uses_orm_and_state(client: Client) -> None:

@@ -137,7 +137,7 @@ def test_response_schemas_and_runtime_errors() -> None:
 
 def test_guards_are_described() -> None:
     protected = _doc()["paths"]["/protected"]["get"]
-    assert "404" in protected["responses"]  # the condition's status
+    assert "422" in protected["responses"]  # the condition's status
     assert "condition" in protected["description"] and "middleware" in protected["description"]
 
 

@@ -613,8 +613,8 @@ class TestGuideConditionsWithMultipleTriggers:
     def test_unverified_api_request_never_reaches_the_handler(self, example: Example) -> None:
         app = example("guide_conditions_multi_trigger", record=["order.processed"])
         response = app.http("POST", "/orders/manual", {"amount": 5000}, headers={"X-Verified": "false"})
-        assert response.status == 404
-        assert response.json()["error"] == "No step accepted this request"
+        assert response.status == 422
+        assert response.json()["error"] == "Request condition not met"
         assert module_globals(app, "process-order")["PROCESSED"] == []
 
     def test_verified_api_request_reaches_the_handler(self, example: Example, logs: Logs) -> None:

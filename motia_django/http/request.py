@@ -10,7 +10,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.core.handlers.wsgi import WSGIRequest
 from django.http import HttpRequest
 
-from ..steps.io import ApiRequest, Headers
+from ..steps.io import ApiRequest, Headers, RequestBody
 
 __all__ = ["BodyTooLarge", "DjangoApiRequest", "MalformedBody", "build_api_request", "is_json_content_type"]
 
@@ -43,6 +43,10 @@ class DjangoApiRequest(ApiRequest[Any]):
     @cached_property
     def headers(self) -> Headers:  # type: ignore[override]
         return Headers(self._django.headers)
+
+    @cached_property
+    def request_body(self) -> RequestBody:
+        return RequestBody(self.raw_body)
 
     @cached_property
     def query_params(self) -> dict[str, str | list[str]]:  # type: ignore[override]

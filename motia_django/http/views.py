@@ -101,6 +101,12 @@ def _invalid_body(body: Schema | None, req: Any, ctx: FlowContext[Any]) -> ApiRe
     return None
 
 
+def _condition_input(req: Any) -> Any:
+    """What a condition sees: the ``ApiRequest`` itself (body, params, headers), as in Motia, not the
+    handler's streaming wrapper; whatever a middleware passed on instead reaches it as it is."""
+    return req.request if isinstance(req, MotiaHttpArgs) else req
+
+
 @functools.lru_cache(maxsize=1024)
 def chain_for(binding: Binding, global_paths: tuple[str, ...]) -> Chain:
     trigger = binding.trigger
@@ -112,7 +118,7 @@ def chain_for(binding: Binding, global_paths: tuple[str, ...]) -> Chain:
         invalid = _invalid_body(body, req, ctx)
         if invalid is not None:
             return invalid
-        if condition is not None and not condition_passes(condition, req, ctx):
+        if condition is not None and not condition_passes(condition, _condition_input(req), ctx):
             raise _ConditionFailed
         return run_handler(step, req, ctx)
 
@@ -120,7 +126,7 @@ def chain_for(binding: Binding, global_paths: tuple[str, ...]) -> Chain:
         invalid = _invalid_body(body, req, ctx)
         if invalid is not None:
             return invalid
-        if condition is not None and not await acondition_passes(condition, req, ctx):
+        if condition is not None and not await acondition_passes(condition, _condition_input(req), ctx):
             raise _ConditionFailed
         return await arun_handler(step, req, ctx)
 
@@ -247,7 +253,7 @@ class _Execution:
         except _ConditionFailed:
             return json_response(
                 options.HTTP_CONDITION_FAILED_STATUS,
-                {"error": "No step accepted this request", "traceId": self.trace_id},
+                {"error": "Request condition not met", "skipped": True, "traceId": self.trace_id},
             )
         except Exception as exc:
             self.error = exc

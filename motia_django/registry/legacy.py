@@ -125,7 +125,8 @@ def _triggers(kind: str, options: dict[str, Any], name: str | None) -> list[dict
 
 def _never_runs(input_value: Any, ctx: FlowContext[Any]) -> None:
     """The handler of a noop step, which has no trigger to call it."""
-    raise RuntimeError(f"noop step {ctx.step.name!r} has no trigger and never runs")
+    name = ctx.step.name if ctx.step is not None else ""
+    raise RuntimeError(f"noop step {name!r} has no trigger and never runs")
 
 
 # -- what a 0.x handler is handed ------------------------------------------------------------------
@@ -150,7 +151,7 @@ class LegacyContext:
 
     @property
     def flows(self) -> list[str]:
-        return list(self._ctx.step.config.flows)
+        return list(self._ctx.step.config.flows) if self._ctx.step is not None else []
 
     @property
     def logger(self) -> StepLogger:

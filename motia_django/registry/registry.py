@@ -110,11 +110,15 @@ class Registry:
                 load_stream_file(path)
             except StepFileError as exc:
                 errors.append(exc.error)
+            except Exception as exc:  # whatever one file does, the others still load
+                errors.append(_unexpected(path, exc))
         for path in find_step_files(directories):
             try:
                 steps.extend(load_step_file(path))
             except StepFileError as exc:
                 errors.append(exc.error)
+            except Exception as exc:
+                errors.append(_unexpected(path, exc))
         return cls(steps, errors)
 
     def _index(self) -> None:
@@ -197,6 +201,11 @@ class Registry:
             "errors": [{"file": e.file, "line": e.line, "step": e.step, "message": e.message} for e in self.errors],
             "warnings": list(self.warnings),
         }
+
+
+def _unexpected(path: Path, exc: Exception) -> DiscoveryError:
+    """A file the loader could not judge (an error raised while its steps were collected)."""
+    return DiscoveryError(str(path), None, f"{type(exc).__name__}: {exc}")
 
 
 def _trigger_json(trigger: Trigger) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
@@ -20,6 +20,7 @@ __all__ = [
     "Headers",
     "MotiaHttpArgs",
     "MotiaHttpRequest",
+    "RequestBody",
     "StateTriggerInput",
     "StreamEvent",
     "StreamTriggerInput",
@@ -45,12 +46,45 @@ class Headers(dict[str, str]):
         return super().get(key.lower(), default)
 
 
+class RequestBody(bytes):
+    """The raw request body (``request.request_body``), read whole or chunk by chunk.
+
+    It is the body's bytes, and, as Motia's channel reader, ``async for chunk in
+    body.stream`` (or ``in body``) yields it in chunks of at most ``CHUNK_SIZE``
+    bytes and ``await body.read_all()`` returns it whole, so a step written
+    against a streamed upload runs unchanged.
+    """
+
+    CHUNK_SIZE = 64 * 1024
+
+    @property
+    def stream(self) -> AsyncIterator[bytes]:
+        return self._chunks()
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._chunks()
+
+    def chunks(self) -> Iterator[bytes]:
+        """The same chunks, for sync code."""
+        view = memoryview(self)
+        for start in range(0, len(view), self.CHUNK_SIZE):
+            yield bytes(view[start:start + self.CHUNK_SIZE])
+
+    async def _chunks(self) -> AsyncIterator[bytes]:
+        for chunk in self.chunks():
+            yield chunk
+
+    async def read_all(self) -> bytes:
+        return bytes(self)
+
+
 @dataclass
 class ApiRequest(Generic[TBody]):
     """An HTTP request as a step sees it.
 
     ``body`` is the parsed JSON for JSON requests (``None`` when empty) and the
-    raw bytes otherwise; ``raw_body`` always holds the bytes.
+    raw bytes otherwise; ``raw_body`` always holds the bytes, and ``request_body``
+    the same bytes as a :class:`RequestBody` to read in chunks.
     """
 
     path_params: dict[str, str] = field(default_factory=dict)
@@ -62,8 +96,8 @@ class ApiRequest(Generic[TBody]):
     raw_body: bytes = b""
 
     @property
-    def request_body(self) -> bytes:
-        return self.raw_body
+    def request_body(self) -> RequestBody:
+        return RequestBody(self.raw_body)
 
 
 MotiaHttpRequest = ApiRequest
@@ -120,8 +154,8 @@ class MotiaHttpArgs(Generic[TBody]):
         return self.request.raw_body
 
     @property
-    def request_body(self) -> bytes:
-        return self.request.raw_body
+    def request_body(self) -> RequestBody:
+        return self.request.request_body
 
     def get(self, key: str, default: Any = None) -> Any:
         """Dict-style access for handlers written against dict inputs."""
