@@ -12,6 +12,7 @@ from .state.manager import StateManager
 from .steps.config import StepConfig
 from .steps.definition import (
     MultiTriggerStepBuilder,
+    Step,
     StepBuilder,
     StepConfigError,
     StepDefinition,
@@ -44,6 +45,7 @@ from .steps.io import (
     Headers,
     MotiaHttpArgs,
     MotiaHttpRequest,
+    RequestBody,
     StateTriggerInput,
     StreamEvent,
     StreamTriggerInput,
@@ -73,7 +75,6 @@ from .streams.stream import Stream, StreamConfig
 TriggerConfig = Trigger
 ApiRouteMethod = str
 #: Motia's names for the same things.
-Step = StepDefinition
 MotiaHttpResponse = HttpStreamResponse
 #: ``ctx.enqueue``: returns at once in sync code, an awaitable in async code.
 Enqueuer = Callable[[Any], Awaitable[None] | None]
@@ -104,6 +105,7 @@ __all__ = [
     "QueryParam",
     "QueueConfig",
     "QueueTrigger",
+    "RequestBody",
     "StateManager",
     "StateTrigger",
     "StateTriggerInput",

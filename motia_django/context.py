@@ -10,7 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from .execution import NotAwaited, Pending, acall, arun_handler, call, in_async_code, positional_arity, run_handler
+from .execution import (
+    NotAwaited,
+    Pending,
+    acall,
+    arun_handler,
+    branch_arguments,
+    call,
+    choose_branch,
+    in_async_code,
+    run_handler,
+)
 from .logs import StepLogger
 from .steps.io import ApiRequest, MotiaHttpArgs, TriggerInfo
 from .steps.triggers import TriggerType
@@ -233,14 +243,14 @@ class FlowContext(Generic[TEnqueueData]):
 
     def _branch(self, handlers: Mapping[str, Callable[..., Any]]) -> tuple[Callable[..., Any], tuple[Any, ...]]:
         kind = str(self.trigger.type)
-        names = ("http", "api") if kind == "http" else ("queue", "event") if kind == "queue" else (kind,)
-        chosen = next((handlers[n] for n in names if handlers.get(n)), None) or handlers.get("default")
-        if chosen is None:
+        found = choose_branch(handlers, kind)
+        if found is None:
             raise NoMatchingHandler(
                 f"ctx.match() has no handler for a {kind!r} trigger and no 'default' "
                 f"(given: {', '.join(handlers) or 'none'})"
             )
-        return chosen, (self.input_value,)[:positional_arity(chosen)]
+        name, chosen = found
+        return chosen, branch_arguments(name, chosen, self.input_value, self)
 
     # -- awaitables handed out in async code --------------------------------------------------
     def track(self, pending: Pending[Any]) -> None:

@@ -27,7 +27,7 @@ import signal
 import threading
 import time
 import weakref
-from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -50,7 +50,9 @@ __all__ = [
     "acall_isolated",
     "acondition_passes",
     "arun_handler",
+    "branch_arguments",
     "call",
+    "choose_branch",
     "condition_passes",
     "current_context",
     "handler_arguments",
@@ -203,6 +205,23 @@ def handler_arguments(handler: Callable[..., Any], input_value: Any, ctx: FlowCo
     cron) and reach the context through ``motia.enqueue``/``logger``/``stateManager``.
     """
     return (input_value, ctx)[:positional_arity(handler)]
+
+
+def choose_branch(branches: Mapping[str, Callable[..., Any]], kind: str) -> tuple[str, Callable[..., Any]] | None:
+    """The ``ctx.match``/``multi_trigger_step`` branch for a trigger kind (``http`` or ``api``, ``queue``
+    or ``event``, ...), else ``default``, else ``None``; with the name it was found under."""
+    names = ("http", "api") if kind == "http" else ("queue", "event") if kind == "queue" else (kind,)
+    return next(((name, branches[name]) for name in (*names, "default") if branches.get(name)), None)
+
+
+def branch_arguments(name: str, branch: Callable[..., Any], input_value: Any, ctx: FlowContext[Any]) -> tuple[Any, ...]:
+    """What a branch takes, by its signature: ``(input, ctx)`` (``(ctx)`` for the ``cron`` branch), cut to its length.
+
+    Motia 1.0 files write branches as ``http(request, ctx)`` and ``cron(ctx)``;
+    Motia 1.0.3 files as ``http(request)`` and ``cron()``.
+    """
+    arguments = (ctx,) if name == "cron" else (input_value, ctx)
+    return arguments[:positional_arity(branch)]
 
 
 def run_handler(step: StepDefinition, input_value: Any, ctx: FlowContext[Any]) -> Any:

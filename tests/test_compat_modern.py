@@ -349,7 +349,7 @@ def test_motias_public_names_are_exported() -> None:
                  "StreamAuthResult", "StreamSubscription", "schema_to_json_schema", "enqueue", "logger",
                  "stateManager", "Stream"):
         assert name in motia.__all__ and hasattr(motia, name), name
-    assert motia.Step is motia.StepDefinition
+    assert issubclass(motia.Step, motia.StepDefinition)
     assert motia.StreamAuthResult(authorized=True).context is None
     assert motia.StreamSubscription(stream_name="s", group_id="g", id=None, subscription_id="1")["groupId"] == "g"
 

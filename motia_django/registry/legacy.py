@@ -20,11 +20,12 @@ from typing import TYPE_CHECKING, Any
 import pydantic
 from pydantic import Field
 
-from ..execution import is_async
+from ..execution import Pending, is_async
 from ..steps.config import StepConfig
 from ..steps.definition import StepConfigError, StepDefinition, StepHandler, _field_errors, parse_config
 from ..steps.io import ApiResponse, MotiaHttpArgs
 from ..steps.triggers import Trigger
+from ..store import SetResult
 
 if TYPE_CHECKING:
     from ..context import FlowContext
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from ..state.manager import StateManager
     from ..streams.stream import Streams
 
-__all__ = ["LEGACY_STEP_TYPES", "LegacyContext", "NoopStepConfig", "is_legacy_config", "legacy_step"]
+__all__ = ["LEGACY_STEP_TYPES", "LegacyContext", "LegacyState", "NoopStepConfig", "is_legacy_config", "legacy_step"]
 
 #: The step kinds of Motia 0.x, named by a config's top-level ``type``.
 LEGACY_STEP_TYPES = ("api", "event", "cron", "noop")
@@ -158,8 +159,8 @@ class LegacyContext:
         return self._ctx.logger
 
     @property
-    def state(self) -> StateManager:
-        return self._ctx.state
+    def state(self) -> LegacyState:
+        return LegacyState(self._ctx.state)
 
     @property
     def streams(self) -> Streams:
@@ -171,6 +172,33 @@ class LegacyContext:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._ctx, name)
+
+
+class LegacyState:
+    """``context.state`` as a Motia 0.x handler sees it: today's state, except that ``set`` returns the
+    stored value, as Motia 0.x's did (today's returns the old and new values)."""
+
+    __slots__ = ("_state",)
+
+    def __init__(self, state: StateManager) -> None:
+        self._state = state
+
+    def set(self, scope: str, key: str, value: Any) -> Any:
+        """``context.state.set(scope, key, value)``: the value stored (awaited in async code)."""
+        written: Any = self._state.set(scope, key, value)
+        if hasattr(type(written), "__await__"):
+            async def stored() -> Any:
+                return _stored_value(await written)
+
+            return Pending("state.set", stored)
+        return _stored_value(written)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._state, name)
+
+
+def _stored_value(written: Any) -> Any:
+    return written.new_value if isinstance(written, SetResult) else written
 
 
 class _Execution:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pydantic
 
-from ..execution import acall, call, is_async, positional_arity
+from ..execution import acall, branch_arguments, call, choose_branch, is_async
 from .config import StepConfig
 
 if TYPE_CHECKING:
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MultiTriggerStepBuilder",
+    "Step",
     "StepBuilder",
     "StepConfigError",
     "StepDefinition",
@@ -78,6 +79,24 @@ class StepDefinition:
 
     def __repr__(self) -> str:
         return f"<StepDefinition {self.name!r}>"
+
+
+class Step(StepDefinition):
+    """Motia's ``Step(file_path=..., config=...)``: a step known by its file and config, as Motia's own
+    tooling builds it, whose handler is optional. Positionally it is a :class:`StepDefinition`."""
+
+    def __init__(self, config: StepConfig | Mapping[str, Any], handler: StepHandler | None = None,
+                 file_path: str | None = None) -> None:
+        super().__init__(config, handler if handler is not None else _without_handler, file_path)
+
+    def __repr__(self) -> str:
+        return f"<Step {self.name!r}>"
+
+
+def _without_handler(input_value: Any, ctx: FlowContext[Any]) -> None:
+    """What a :class:`Step` built without a handler runs: nothing is there to run."""
+    name = ctx.step.name if ctx.step is not None else ""
+    raise RuntimeError(f"step {name!r} was built without a handler")
 
 
 class StepBuilder:
@@ -145,12 +164,11 @@ class MultiTriggerStepBuilder:
 
         def select(input: Any, ctx: FlowContext[Any]) -> tuple[Callable[..., Any], tuple[Any, ...]]:
             kind = str(ctx.trigger.type)
-            names = ("http", "api") if kind == "http" else ("queue", "event") if kind == "queue" else (kind,)
-            chosen = next((table[n] for n in names if table.get(n)), None) or table.get("default")
-            if chosen is None:
+            found = choose_branch(table, kind)
+            if found is None:
                 raise RuntimeError(f"No handler defined for trigger type: {kind}")
-            args = (ctx,) if kind == "cron" else (input, ctx)
-            return chosen, args[:positional_arity(chosen)]
+            name, chosen = found
+            return chosen, branch_arguments(name, chosen, input, ctx)
 
         def dispatch(input: Any, ctx: FlowContext[Any]) -> Any:
             chosen, args = select(input, ctx)

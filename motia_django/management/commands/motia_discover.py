@@ -49,7 +49,7 @@ class Command(BaseCommand):
                 (
                     item["name"],
                     _short(item["file"]),
-                    ", ".join(_describe(t) for t in item["triggers"]),
+                    ", ".join(_describe(t) for t in item["triggers"]) or "noop",  # a 0.x noop step has none
                     ", ".join(e["topic"] for e in item["enqueues"]) or "-",
                     ", ".join(item["flows"]) or "-",
                 )
