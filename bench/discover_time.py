@@ -26,6 +26,7 @@ TARGET_SECONDS = 2.0
 SETTINGS = '''
 import os
 os.environ.setdefault("MOTIA_VAR_DIR", {var!r})
+os.environ.setdefault("DJANGO_DEBUG", "1")  # the example project's development defaults (hosts, no HTTPS)
 from project.settings import *  # noqa: F403
 MOTIA = {{"STEPS_DIRS": [{steps!r}]}}
 '''

@@ -111,6 +111,7 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("MOTIA_VAR_DIR", {var_dir!r})
+os.environ.setdefault("DJANGO_DEBUG", "1")  # the example project's development defaults (hosts, no HTTPS)
 
 from project.settings import *  # noqa: E402,F403
 

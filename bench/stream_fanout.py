@@ -60,7 +60,11 @@ config = StreamConfig(name="bench", can_access=lambda subscription, auth_context
 SETTINGS_FILE = '''\
 """The example project's settings on the chosen channel layer, quiet."""
 
-from project.settings import *  # noqa: F403
+import os
+
+os.environ.setdefault("DJANGO_DEBUG", "1")  # the example project's development defaults (hosts, no HTTPS)
+
+from project.settings import *  # noqa: E402,F403
 
 DEBUG = False
 CHANNEL_LAYERS = {{"default": {{"BACKEND": {backend!r}, "CONFIG": {{"hosts": [{redis!r}], "prefix": {prefix!r}}}}}}}

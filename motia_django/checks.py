@@ -1,4 +1,4 @@
-"""Discovery problems as Django system checks (``manage.py check``, ``runserver``).
+"""Discovery problems and unsafe settings as Django system checks (``manage.py check``, ``runserver``).
 
 A broken step file is a warning, not an error: Django refuses to run
 ``migrate``, ``runserver`` or any other command while a check reports an
@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.checks import CheckMessage, Tags, Warning, register
 from django.db import connections
 
+from .conf import motia_settings
 from .queues import app as celery
 from .queues.broker import is_redis, step_needs
 from .registry import get_registry
@@ -64,4 +66,44 @@ def delivery_check(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                 f"SQLite database {alias!r} starts transactions in DEFERRED mode: two processes that read and "
                 "then write (leases, outbox claims) fail with 'database is locked' instead of waiting",
                 hint=f"set DATABASES[{alias!r}]['OPTIONS']['transaction_mode'] = 'IMMEDIATE'", id="motia.W012"))
+    return messages
+
+
+def _serializer_settings() -> dict[str, Any]:
+    """The project's Celery serializer choices (``CELERY_*`` settings), by setting name."""
+    names = [name for name in dir(settings) if name.startswith("CELERY_")
+             and (name.endswith("SERIALIZER") or name.endswith("ACCEPT_CONTENT"))]
+    return {name: getattr(settings, name) for name in names}
+
+
+@register(Tags.security)
+def security_check(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Settings that leave this app open in production (``DEBUG`` off); docs/security.md."""
+    messages: list[CheckMessage] = []
+    for name, value in _serializer_settings().items():
+        chosen = [value] if isinstance(value, str) else list(value or ())
+        if any("pickle" in str(kind).lower() for kind in chosen):
+            json_only = '["json"]' if name.endswith("ACCEPT_CONTENT") else '"json"'
+            messages.append(Warning(
+                f"{name} allows pickle: anyone who can write to the broker can run code in the workers",
+                hint=f"use JSON: {name} = {json_only}", id="motia.W020"))
+    if settings.DEBUG:
+        return messages
+    options = motia_settings()
+    if options.STREAM_DEFAULT_ACCESS:
+        messages.append(Warning(
+            "MOTIA['STREAM_DEFAULT_ACCESS'] is True with DEBUG off: any client may join every stream without "
+            "can_access and read its items",
+            hint="give each stream a can_access hook and remove STREAM_DEFAULT_ACCESS", id="motia.W021"))
+    backend = str(getattr(settings, "CHANNEL_LAYERS", {}).get("default", {}).get("BACKEND", ""))
+    if backend.endswith("InMemoryChannelLayer"):
+        messages.append(Warning(
+            "the in-memory channel layer is in use with DEBUG off: stream writes made by workers or other "
+            "server processes never reach WebSocket clients, and each process holds every socket's backlog",
+            hint="set CHANNEL_LAYERS to channels_redis (project: CHANNEL_LAYER_URL)", id="motia.W022"))
+    if options.EXPOSE_ERRORS:
+        messages.append(Warning(
+            "MOTIA['EXPOSE_ERRORS'] is True with DEBUG off: 500 responses show exception text to clients",
+            hint="remove EXPOSE_ERRORS (it follows DEBUG); read errors in the logs or the workbench",
+            id="motia.W023"))
     return messages

@@ -69,9 +69,19 @@ class MotiaSettings:
     #: Dotted path of ``authenticate(request) -> auth context | None`` (sync or async) run
     #: for every stream WebSocket connection; raising refuses the connection.
     STREAM_AUTHENTICATE: str | None = None
-    #: Whether a join to a stream without ``can_access`` is allowed.  ``None``: denied
-    #: when ``STREAM_AUTHENTICATE`` is set, allowed otherwise.
+    #: Whether a join to a stream without ``can_access`` is allowed.  ``None``: allowed only
+    #: in development (``DEBUG`` on and no ``STREAM_AUTHENTICATE``), denied otherwise;
+    #: ``True`` opens such streams to every client, in production too (docs/security.md).
     STREAM_DEFAULT_ACCESS: bool | None = None
+    #: Items a join's ``sync`` may carry; a larger group is refused with a ``group_too_large``
+    #: error frame (subscribe to its items, or read the group over HTTP).
+    STREAM_SYNC_MAX_ITEMS: int = 1000
+    #: Largest JSON value, in bytes, one state entry or stream item may hold; a bigger
+    #: write raises ``ValueTooLarge`` and writes nothing.
+    MAX_VALUE_BYTES: int = 1024 * 1024
+    #: Take a client's ``X-Trace-Id`` header as the trace id (only behind a gateway that
+    #: sets it itself); otherwise only a valid W3C ``traceparent`` continues a trace.
+    TRUST_TRACE_HEADER: bool = False
     #: Path of the stream WebSocket endpoint (Motia clients connect to the server root).
     STREAM_WEBSOCKET_PATH: str = "/"
     #: Frames queued for one WebSocket before a client too slow to read them is
@@ -101,7 +111,10 @@ class MotiaSettings:
 
     @property
     def stream_default_access(self) -> bool:
-        return self.STREAM_AUTHENTICATE is None if self.STREAM_DEFAULT_ACCESS is None else self.STREAM_DEFAULT_ACCESS
+        """Open by default only on a development server, where no one else connects."""
+        if self.STREAM_DEFAULT_ACCESS is not None:
+            return self.STREAM_DEFAULT_ACCESS
+        return bool(settings.DEBUG) and self.STREAM_AUTHENTICATE is None
 
     @property
     def expose_errors(self) -> bool:

@@ -23,10 +23,12 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, connections, router, transaction
 
+from .conf import motia_settings
+
 if TYPE_CHECKING:
     from .models import KeyedValue
 
-__all__ = ["InvalidOperation", "JsonStore", "SetResult", "apply_operations", "database_clock"]
+__all__ = ["InvalidOperation", "JsonStore", "SetResult", "ValueTooLarge", "apply_operations", "database_clock"]
 
 _List = list  # JsonStore.list shadows the builtin inside the class
 
@@ -50,6 +52,14 @@ class InvalidOperation(ValueError):
     """A bad value, key or update operation; nothing was written."""
 
 
+class ValueTooLarge(InvalidOperation):
+    """A value over ``MOTIA["MAX_VALUE_BYTES"]``; nothing was written.
+
+    Without a cap one request could fill the database, and every stream
+    subscriber would be sent the whole value.
+    """
+
+
 @dataclass(frozen=True)
 class SetResult:
     """The value before and after a write (``old_value`` is ``None`` on create)."""
@@ -62,7 +72,8 @@ class SetResult:
                 "newValue": self.new_value}[key]
 
 
-def _check_json(value: Any) -> None:
+def _check_json(value: Any) -> int:
+    """Refuse what cannot be stored; the value's size in bytes as JSON."""
     try:
         encoded = json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as exc:
@@ -70,6 +81,16 @@ def _check_json(value: Any) -> None:
     if "\\u0000" in encoded:
         # PostgreSQL's jsonb cannot hold it; refuse it on every database alike
         raise InvalidOperation("value contains a NUL character (\\u0000), which cannot be stored")
+    return len(encoded)  # ASCII: non-ASCII characters are escaped
+
+
+def _storable(value: Any) -> Any:
+    """``value``, once it is known to be storable and to fit under ``MAX_VALUE_BYTES``."""
+    limit = motia_settings().MAX_VALUE_BYTES
+    size = _check_json(value)
+    if size > limit:
+        raise ValueTooLarge(f"value is {size} bytes as JSON, over the {limit}-byte limit (MOTIA['MAX_VALUE_BYTES'])")
+    return value
 
 
 def _check_name(kind: str, value: Any) -> str:
@@ -161,11 +182,11 @@ class JsonStore:
         return found[0] if found else None
 
     def set(self, group: str, key: str, value: Any) -> SetResult:
-        _check_json(value)
+        _storable(value)
         return self._write(group, key, lambda _old: value)
 
     def update(self, group: str, key: str, operations: Sequence[Mapping[str, Any]]) -> SetResult:
-        return self._write(group, key, lambda old: apply_operations(old, operations))
+        return self._write(group, key, lambda old: _storable(apply_operations(old, operations)))
 
     def delete(self, group: str, key: str) -> Any:
         with transaction.atomic():

@@ -4,6 +4,10 @@ Embedded defaults (SQLite, a filesystem broker under ``var/``, an in-memory
 channel layer) unless ``DATABASE_URL`` / ``CELERY_BROKER_URL`` /
 ``CHANNEL_LAYER_URL`` (or ``REDIS_URL``) say otherwise, in the environment or
 in ``.env`` next to ``manage.py``.
+
+Production unless ``DJANGO_DEBUG=1`` (``scripts/run`` sets it): then
+``DJANGO_SECRET_KEY`` and ``DJANGO_ALLOWED_HOSTS`` are required, cookies are
+HTTPS-only and HTTP is redirected to HTTPS (docs/security.md).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from motia_django.env import load_env
 
@@ -20,9 +25,33 @@ load_env(BASE_DIR)  # the project's .env, as Motia's CLI loads it; real environm
 VAR_DIR = Path(os.environ.get("MOTIA_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "dev-only-insecure-key-change-me")
-DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
-ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver").split(",")
+
+
+def _flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    return default if value is None or not value.strip() else value.strip().lower() in ("1", "true", "yes", "on")
+
+
+DEBUG = _flag("DJANGO_DEBUG", False)
+if os.environ.get("DJANGO_SECRET_KEY"):
+    SECRET_KEY = os.environ["DJANGO_SECRET_KEY"]
+elif DEBUG:
+    SECRET_KEY = "django-insecure-development-only-key"  # never with DEBUG off
+else:
+    raise ImproperlyConfigured("set DJANGO_SECRET_KEY (or DJANGO_DEBUG=1 for a development server)")
+_DEV_HOSTS = "localhost,127.0.0.1,[::1],testserver"
+ALLOWED_HOSTS = [host.strip() for host in os.environ.get("DJANGO_ALLOWED_HOSTS", _DEV_HOSTS if DEBUG else "")
+                 .split(",") if host.strip()]
+
+# -- HTTPS: on unless DEBUG; behind a TLS-terminating proxy set DJANGO_SECURE_PROXY_SSL_HEADER=1 -------------
+SECURE_SSL_REDIRECT = _flag("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not DEBUG
+SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "0" if DEBUG else str(365 * 24 * 3600)))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _flag("DJANGO_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = _flag("DJANGO_HSTS_PRELOAD", not DEBUG)
+if _flag("DJANGO_SECURE_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
 
 INSTALLED_APPS = [
     "motia_django",  # before the admin, so its admin index shows the workbench links

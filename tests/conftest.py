@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
@@ -139,6 +140,15 @@ def _write_trace_records(request: pytest.FixtureRequest) -> Iterator[None]:
         flush()
     except Exception:  # a test without database access: nothing of its own to write
         pass
+
+
+def trace_of(job: str) -> str:
+    """The trace id a test gives the request of ``job``: clients set one only through a W3C ``traceparent``."""
+    return hashlib.sha256(job.encode()).hexdigest()[:32]
+
+
+def traceparent(job: str) -> str:
+    return f"00-{trace_of(job)}-00f067aa0ba902b7-01"
 
 
 def stream_progress(job: str) -> dict[str, Any]:

@@ -18,6 +18,9 @@ if os.environ.get("TEST_DATABASE_URL"):
     os.environ["DATABASE_URL"] = os.environ["TEST_DATABASE_URL"]
 
 os.environ.setdefault("CELERY_BROKER_URL", os.environ.get("TEST_BROKER_URL", "redis://127.0.0.1:6379/9"))
+#: The example project's development defaults (its own hosts, no HTTPS), for the servers the tests start;
+#: ``tests/test_security.py`` starts some with ``DJANGO_DEBUG=0``.
+os.environ.setdefault("DJANGO_DEBUG", "1")
 
 from project.settings import *  # noqa: E402,F403
 from project.settings import BASE_DIR, DATABASES, VAR_DIR  # noqa: E402
@@ -59,7 +62,12 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # -- streams (tests/test_streams*.py) -------------------------------------------------------
 MOTIA["STREAMS"] = {"announcements": {"can_access": "tests.app_steps.streams.support.signed_in"}}
-MOTIA["STREAM_AUTHENTICATE"] = "tests.app_steps.streams.support.authenticate"
+#: ``MOTIA_TEST_STREAM_AUTHENTICATE=""`` serves without a hook: the session's user is the auth context.
+MOTIA["STREAM_AUTHENTICATE"] = os.environ.get("MOTIA_TEST_STREAM_AUTHENTICATE",
+                                              "tests.app_steps.streams.support.authenticate") or None
+if os.environ.get("MOTIA_TEST_STREAM_DEFAULT_ACCESS"):
+    MOTIA["STREAM_DEFAULT_ACCESS"] = os.environ["MOTIA_TEST_STREAM_DEFAULT_ACCESS"] == "1"
+MOTIA["STREAM_SYNC_MAX_ITEMS"] = int(os.environ.get("MOTIA_STREAM_SYNC_MAX_ITEMS", "1000"))
 MOTIA["STREAM_MAX_SUBSCRIPTIONS"] = int(os.environ.get("MOTIA_STREAM_MAX_SUBSCRIPTIONS", "100"))
 MOTIA["STREAM_CLIENT_BUFFER"] = int(os.environ.get("MOTIA_STREAM_CLIENT_BUFFER", "1000"))
 MOTIA["STREAM_RESYNC_INTERVAL"] = float(os.environ.get("MOTIA_STREAM_RESYNC_INTERVAL", "30"))

@@ -16,7 +16,7 @@ from django.test import AsyncClient, Client, override_settings
 from motia_django.models import Execution
 from motia_django.tracing.recorder import flush
 
-from .conftest import stream_progress
+from .conftest import stream_progress, trace_of, traceparent
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -64,11 +64,13 @@ def test_empty_body_is_none(client: Client) -> None:
     assert client.get("/echo/a/b").json()["body"] is None
 
 
-def test_trace_id_comes_from_traceparent_or_x_trace_id(client: Client) -> None:
+def test_trace_id_comes_from_traceparent_or_a_trusted_x_trace_id(client: Client, settings: Any) -> None:
     parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
     assert client.get("/echo/a/b", headers={"traceparent": parent}).json()["trace_id"] == (
         "4bf92f3577b34da6a3ce929d0e0e4736"
     )
+    assert client.get("/echo/a/b", headers={"X-Trace-Id": "abc-123"}).json()["trace_id"] != "abc-123"
+    settings.MOTIA = {**settings.MOTIA, "TRUST_TRACE_HEADER": True}
     assert client.get("/echo/a/b", headers={"X-Trace-Id": "abc-123"}).json()["trace_id"] == "abc-123"
     first, second = client.get("/echo/a/b").json()["trace_id"], client.get("/echo/a/b").json()["trace_id"]
     assert first != second
@@ -302,7 +304,7 @@ async def _asgi_get(path: str, trace_id: str, *, leave_after_chunks: int = 0, le
     path, _, query = path.partition("?")
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
              "path": path, "raw_path": path.encode(), "query_string": query.encode(), "root_path": "",
-             "headers": [(b"host", b"testserver"), (b"x-trace-id", trace_id.encode())],
+             "headers": [(b"host", b"testserver"), (b"traceparent", traceparent(trace_id).encode())],
              "client": ("127.0.0.1", 50000), "server": ("testserver", 80)}
     await ASGIHandler()(scope, receive, send)
     return received
@@ -310,7 +312,7 @@ async def _asgi_get(path: str, trace_id: str, *, leave_after_chunks: int = 0, le
 
 async def _execution_error(trace_id: str) -> str:
     await sync_to_async(flush)()
-    [row] = await sync_to_async(list)(Execution.objects.filter(trace_id=trace_id))
+    [row] = await sync_to_async(list)(Execution.objects.filter(trace_id=trace_of(trace_id)))
     assert row.status == Execution.Status.FAILED
     return str(row.error)
 

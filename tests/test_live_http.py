@@ -17,7 +17,7 @@ import pytest
 
 from motia_django.models import Execution
 
-from .conftest import Process, child_env, free_port, start_uvicorn, stream_progress, wait_until
+from .conftest import Process, child_env, free_port, start_uvicorn, stream_progress, trace_of, traceparent, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -78,7 +78,8 @@ class SlowClient:
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
         self.sock.settimeout(10)
         self.sock.connect((url.hostname, url.port))
-        self.sock.sendall(f"GET {path} HTTP/1.1\r\nHost: {url.netloc}\r\nX-Trace-Id: {trace_id}\r\n\r\n".encode())
+        head = f"GET {path} HTTP/1.1\r\nHost: {url.netloc}\r\ntraceparent: {traceparent(trace_id)}\r\n\r\n"
+        self.sock.sendall(head.encode())
         self.pending = b""
         while b"\r\n\r\n" not in self.pending:
             self.pending += self.sock.recv(4096)
@@ -139,8 +140,8 @@ def test_a_client_that_goes_away_stops_the_streaming_handler(kind: str, live_asg
     assert stopped["ended"] == ("cancelled" if kind == "async" else "ClientDisconnected"), stopped
     time.sleep(0.3)
     assert stream_progress(job)["written"] == stopped["written"]
-    wait_until(lambda: Execution.objects.filter(trace_id=job).exists(), 10, what="the execution record")
-    [execution] = Execution.objects.filter(trace_id=job)
+    wait_until(lambda: Execution.objects.filter(trace_id=trace_of(job)).exists(), 10, what="the execution record")
+    [execution] = Execution.objects.filter(trace_id=trace_of(job))
     assert execution.status == Execution.Status.FAILED
     assert execution.error.startswith("ClientDisconnected: "), execution.error
 

@@ -12,20 +12,44 @@ from django.http import HttpRequest
 
 from ..steps.io import ApiRequest, Headers, RequestBody
 
-__all__ = ["BodyTooLarge", "DjangoApiRequest", "MalformedBody", "build_api_request", "is_json_content_type"]
+__all__ = ["BodyTooLarge", "DjangoApiRequest", "MalformedBody", "UnsupportedContentType", "accepts_media_type",
+           "build_api_request", "is_json_content_type"]
 
 
 class MalformedBody(ValueError):
     """The request declared JSON but its body does not parse."""
 
 
+class UnsupportedContentType(ValueError):
+    """The body's media type is not one the route accepts (415).
+
+    A body with no ``Content-Type`` is never taken for JSON: a cross-site page can
+    send one with the visitor's cookies and no CORS preflight.
+    """
+
+
 class BodyTooLarge(ValueError):
     """The body is over ``DATA_UPLOAD_MAX_MEMORY_SIZE``."""
 
 
+def _media_type(content_type: str) -> str:
+    return content_type.split(";", 1)[0].strip().lower()
+
+
 def is_json_content_type(content_type: str) -> bool:
-    content_type = content_type.split(";", 1)[0].strip().lower()
-    return content_type in ("", "application/json") or content_type.endswith("+json")
+    media = _media_type(content_type)
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+def accepts_media_type(content_type: str, accepted: list[str] | None) -> bool:
+    """Whether a route taking ``accepted`` (JSON when ``None``) takes a body of ``content_type``."""
+    if accepted is None:
+        return is_json_content_type(content_type)
+    media = _media_type(content_type)
+    if not media:
+        return "*/*" in accepted
+    family = media.split("/", 1)[0]
+    return any(pattern in ("*/*", media, f"{family}/*") for pattern in accepted)
 
 
 class DjangoApiRequest(ApiRequest[Any]):
@@ -61,8 +85,9 @@ def _reject_lone_surrogates(body: object) -> None:
         raise MalformedBody("request body contains an unpaired UTF-16 surrogate escape") from None
 
 
-def build_api_request(request: HttpRequest, path_params: dict[str, str]) -> ApiRequest[Any]:
-    """Parse JSON bodies (or keep other content types raw), query params and headers."""
+def build_api_request(request: HttpRequest, path_params: dict[str, str],
+                      content_types: list[str] | None = None) -> ApiRequest[Any]:
+    """Parse JSON bodies (or keep the other ``content_types`` raw), query params and headers."""
     if isinstance(request, WSGIRequest) and not request.META.get("CONTENT_LENGTH"):
         raw = b""  # what Django would read: under WSGI a body needs a length
     else:
@@ -72,7 +97,10 @@ def build_api_request(request: HttpRequest, path_params: dict[str, str]) -> ApiR
             raise BodyTooLarge(str(exc)) from None
     body: object = None
     if raw:
-        if is_json_content_type(request.content_type or ""):
+        content_type = request.META.get("CONTENT_TYPE", "")
+        if not accepts_media_type(content_type, content_types):
+            raise UnsupportedContentType(_media_type(content_type))
+        if is_json_content_type(content_type):
             try:
                 body = json.loads(raw)
             except (ValueError, RecursionError) as exc:  # bad UTF-8 or JSON, nesting or number limits

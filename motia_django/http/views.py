@@ -53,7 +53,7 @@ from ..steps.io import ApiResponse, MotiaHttpArgs
 from ..steps.triggers import ApiTrigger
 from ..tracing import records, trace_id_from_headers
 from .middleware import AsyncEndpoint, SyncEndpoint, compose_async, compose_sync, global_middleware
-from .request import BodyTooLarge, MalformedBody, build_api_request
+from .request import BodyTooLarge, MalformedBody, UnsupportedContentType, build_api_request
 from .response import json_response, normalize_response, render_response
 from .routing import PathRoutes, RouteTable
 from .streaming import HttpStreamResponse
@@ -215,7 +215,8 @@ class _Execution:
 
     @classmethod
     def begin(cls, request: HttpRequest, binding: Binding, chain: Chain) -> _Execution:
-        return cls(binding, chain, trace_id_from_headers(request.META), time.time(), time.perf_counter())
+        trace_id = trace_id_from_headers(request.META, motia_settings().TRUST_TRACE_HEADER)
+        return cls(binding, chain, trace_id, time.time(), time.perf_counter())
 
     def end(self, response: HttpResponseBase) -> HttpResponseBase:
         response["X-Trace-Id"] = self.trace_id
@@ -232,9 +233,15 @@ class _Execution:
 
     def context(self, request: HttpRequest, path_params: dict[str, str],
                 stream: HttpStreamResponse) -> FlowContext[Any] | HttpResponseBase:
-        """The handler's context, or the 400/413 answer to a body that cannot be read."""
+        """The handler's context, or the 400/413/415 answer to a body that cannot be read."""
+        trigger = self.binding.trigger
+        assert isinstance(trigger, ApiTrigger)
         try:
-            api_request = build_api_request(request, path_params)
+            api_request = build_api_request(request, path_params, trigger.content_types)
+        except UnsupportedContentType as exc:
+            accepted = trigger.content_types or ["application/json"]
+            return json_response(415, {"error": f"Unsupported content type {str(exc) or '(none)'!r}",
+                                       "accepted": accepted, "traceId": self.trace_id})
         except BodyTooLarge:
             limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
             return json_response(413, {"error": f"Request body exceeds {limit} bytes", "traceId": self.trace_id})
@@ -400,8 +407,10 @@ def _check_response_schema(chain: Chain, response: ApiResponse[Any], ctx: FlowCo
             raise ResponseSchemaViolation(str(exc)) from None
 
 
+@csrf_exempt
 def not_found(request: HttpRequest, path: str = "") -> HttpResponseBase:
-    """JSON 404 for unknown paths (after ``APPEND_SLASH`` had its chance)."""
+    """JSON 404 for unknown paths (after ``APPEND_SLASH`` had its chance); exempt from CSRF, which would
+    answer an unknown POST with its HTML 403 page instead, and the 404 runs no code."""
     if settings.APPEND_SLASH and not request.path_info.endswith("/") and request.method in ("GET", "HEAD"):
         try:
             match = resolve(request.path_info + "/")

@@ -52,6 +52,7 @@ __all__ = [
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 TriggerCondition = Callable[..., Any]
 _PARAM = re.compile(r":([^/]+)|\{([^/{}]+)\}")
+_MEDIA_TYPE = re.compile(r"^(\*/\*|[A-Za-z0-9][\w.+-]*/(\*|[A-Za-z0-9][\w.+-]*))$")
 
 
 class TriggerType(str):
@@ -108,6 +109,9 @@ class ApiTrigger(_TriggerModel):
     response_schema: dict[int, Any] | None = None
     query_params: list[QueryParam] | None = None
     middleware: list[Callable[..., Any]] | None = None
+    #: Media types a request body may have (``"text/*"``, ``"*/*"``); JSON only when unset.
+    #: A body of another type (or with no ``Content-Type``) is refused with 415.
+    content_types: list[str] | None = None
 
     _body: Schema | None = PrivateAttr(default=None)
     _responses: dict[int, Schema] = PrivateAttr(default_factory=dict)
@@ -119,6 +123,18 @@ class ApiTrigger(_TriggerModel):
         if method not in HTTP_METHODS:
             raise ValueError(f"unsupported HTTP method {value!r}; use one of {', '.join(HTTP_METHODS)}")
         return method
+
+    @field_validator("content_types")
+    @classmethod
+    def _media_types(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        if not value:
+            raise ValueError("content_types needs at least one media type, like 'application/json' or '*/*'")
+        for media in value:
+            if not _MEDIA_TYPE.match(media):
+                raise ValueError(f"content type {media!r} is not a media type like 'text/plain', 'text/*' or '*/*'")
+        return [media.lower() for media in value]
 
     @field_validator("path")
     @classmethod
@@ -265,8 +281,9 @@ def http(
     query_params: list[Any] | None = None,
     middleware: list[Callable[..., Any]] | None = None,
     condition: TriggerCondition | None = None,
+    content_types: list[str] | None = None,
 ) -> ApiTrigger:
-    """An HTTP trigger: ``http("GET", "/todos/:id")``."""
+    """An HTTP trigger: ``http("GET", "/todos/:id")``; ``content_types`` admits bodies other than JSON."""
     return ApiTrigger(
         method=method,
         path=path,
@@ -275,6 +292,7 @@ def http(
         query_params=query_params,
         middleware=middleware,
         condition=condition,
+        content_types=content_types,
     )
 
 

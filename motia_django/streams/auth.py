@@ -1,9 +1,11 @@
 """Who may subscribe: the ``authenticate`` hook per connection, ``can_access`` per join.
 
 ``MOTIA["STREAM_AUTHENTICATE"]`` turns a connection's token into an auth context
-(``None`` for anonymous; raising refuses the connection).  Each join then asks
-the stream's ``can_access(subscription, auth_context)``; a stream without one
-gets ``MOTIA["STREAM_DEFAULT_ACCESS"]`` (deny when a hook is set).
+(``None`` for anonymous; raising refuses the connection); without a hook the
+context is the Django user of the session cookie (``None`` when anonymous).
+Each join then asks the stream's ``can_access(subscription, auth_context)``; a
+stream without one gets ``MOTIA["STREAM_DEFAULT_ACCESS"]``: denied, except on a
+development server (``DEBUG``) with no hook.
 """
 
 from __future__ import annotations
@@ -55,6 +57,11 @@ class StreamAuthRequest:
     def query_params(self) -> Mapping[str, list[str]]:
         """Motia's name for :attr:`query`."""
         return self.query
+
+    @property
+    def user(self) -> Any:
+        """The Django user of the session cookie (``AnonymousUser`` without one), ``None`` without sessions."""
+        return self.scope.get("user")
 
     @property
     def addr(self) -> str:
@@ -124,10 +131,12 @@ async def authenticate(scope: Mapping[str, Any]) -> Any:
 
     The hook returns the context itself, or Motia's answers: a ``StreamAuthResult``
     (its ``context``), ``True`` (authorized, no context) or ``False`` (refused).
+    Without a hook, a signed-in session user is the context.
     """
     hook = _hook()
     if hook is None:
-        return None
+        user = scope.get("user")
+        return user if getattr(user, "is_authenticated", False) else None
     answer = await acall_isolated(hook, StreamAuthRequest.from_scope(scope))
     if answer is False or (isinstance(answer, StreamAuthResult) and not answer.authorized):
         raise StreamAuthRefused("the authenticate hook refused the connection")

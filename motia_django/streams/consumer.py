@@ -118,12 +118,13 @@ def _versions(scope: Scope) -> dict[str, int]:
     return dict(scope.rows().values_list("key", "version"))
 
 
-def _snapshot(scope: Scope) -> tuple[int, list[tuple[str, Any, int]]]:
-    """The database clock, then the scope's items with their values and versions."""
+def _snapshot(scope: Scope, limit: int) -> tuple[int, list[tuple[str, Any, int]]]:
+    """The database clock, then the scope's items with their values and versions (``limit`` + 1 at most,
+    so that a group too large to sync is found without reading all of it)."""
     from ..models import StreamItem
 
     clock = database_clock(router.db_for_read(StreamItem))
-    return clock, list(scope.rows().order_by("key").values_list("key", "value", "version"))
+    return clock, list(scope.rows().order_by("key").values_list("key", "value", "version")[:limit + 1])
 
 
 @dataclass
@@ -224,8 +225,11 @@ class StreamConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
                 else:
                     await self._leave(subscription.subscription_id)
         except BadFrame as exc:
-            error = {"type": "error", "error": {"code": exc.code, "message": str(exc)}}
-            self._queue(json.dumps(error, separators=(",", ":")))
+            self._error(exc)
+
+    def _error(self, exc: BadFrame) -> None:
+        error = {"type": "error", "error": {"code": exc.code, "message": str(exc)}}
+        self._queue(json.dumps(error, separators=(",", ":")))
 
     async def _join(self, sub: StreamSubscription) -> None:
         config = declared_streams().get(sub.stream_name)
@@ -247,7 +251,11 @@ class StreamConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             self.scopes[name] = scope
         self.rooms[name].add(sub.subscription_id)
         self.joined[sub.subscription_id] = name
-        await self._send_state(scope)
+        try:
+            await self._send_state(scope)
+        except BadFrame:
+            await self._leave(sub.subscription_id)
+            raise
 
     async def _leave(self, subscription_id: str) -> None:
         name = self.joined.pop(subscription_id, None)
@@ -263,8 +271,17 @@ class StreamConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             await self.channel_layer.group_discard(name, self.channel_name)
 
     async def _send_state(self, scope: Scope) -> None:
-        """Send the scope's state as the database has it now, and remember its versions (hold ``reading``)."""
-        clock, rows = await database_sync_to_async(_snapshot)(scope)
+        """Send the scope's state as the database has it now, and remember its versions (hold ``reading``).
+
+        A group over ``STREAM_SYNC_MAX_ITEMS`` raises ``group_too_large`` instead: one join
+        must not make the server read and send an unbounded group.
+        """
+        limit = motia_settings().STREAM_SYNC_MAX_ITEMS
+        clock, rows = await database_sync_to_async(_snapshot)(scope, limit)
+        if len(rows) > limit:
+            raise BadFrame("group_too_large",
+                           f"group {scope.group!r} of stream {scope.stream!r} has more than {limit} items to sync; "
+                           "subscribe to single items (with 'id'), or read the group over HTTP")
         sent = self.sent.setdefault((scope.stream, scope.group), _Sent())
         body = scope.header()
         if scope.item is None:
@@ -299,7 +316,13 @@ class StreamConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
                 if not sent.matches(scope, await database_sync_to_async(_versions)(scope)):
                     behind.append(scope)
             for scope in behind:
-                await self._send_state(scope)
+                try:
+                    await self._send_state(scope)
+                except BadFrame as exc:  # the group grew past the sync limit: its subscriptions end
+                    name = realtime.room(scope.stream, scope.group, scope.item)
+                    for subscription_id in list(self.rooms.get(name, ())):
+                        await self._leave(subscription_id)
+                    self._error(exc)
 
     # -- layer frames ----------------------------------------------------------------------
     async def dispatch(self, message: dict[str, Any]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -13,13 +14,18 @@ from ..execution import Pending, in_async_code, in_thread, sync_or_async
 from ..schemas import Schema, compile_schema
 from ..store import JsonStore, SetResult
 
-__all__ = ["Stream", "StreamConfig", "Streams", "UnknownStream", "declared_streams"]
+__all__ = ["Stream", "StreamConfig", "StreamRedeclared", "Streams", "UnknownStream", "declared_streams"]
 
 TData = TypeVar("TData")
 
 
 class UnknownStream(LookupError):
     """A stream name nobody declared."""
+
+
+class StreamRedeclared(ValueError):
+    """A second declaration of a stream that differs in schema or ``can_access``: one would
+    silently replace the other (and could open a stream another file closed)."""
 
 
 @dataclass
@@ -58,6 +64,47 @@ _declared: dict[str, StreamConfig] = {}
 _lock = threading.Lock()
 
 
+def _schema_identity(schema: Any) -> Any:
+    """What makes two schemas the same: the JSON Schema they stand for (a file executed again
+    by a new discovery makes a new pydantic class that is still the same schema)."""
+    if schema is None:
+        return None
+    document = schema.model_json_schema() if hasattr(schema, "model_json_schema") else schema
+    return json.dumps(document, sort_keys=True, default=repr)
+
+
+def _hook_identity(hook: Callable[..., Any] | None) -> Any:
+    if hook is None:
+        return None
+    return getattr(hook, "__module__", None), getattr(hook, "__qualname__", repr(hook))
+
+
+def _conflict(known: StreamConfig, config: StreamConfig) -> str | None:
+    if _schema_identity(known.schema) != _schema_identity(config.schema):
+        return "schema"
+    if _hook_identity(known.can_access) != _hook_identity(config.can_access):
+        return "can_access"
+    return None
+
+
+def _declare(config: StreamConfig) -> StreamConfig:
+    """Record a declaration; a bare ``Stream(name)`` only refers to an earlier one."""
+    with _lock:
+        known = _declared.get(config.name)
+        bare = config.schema is None and config.can_access is None
+        if known is not None and bare:
+            return known
+        if known is not None and not (known.schema is None and known.can_access is None):
+            differs = _conflict(known, config)
+            if differs is not None:
+                raise StreamRedeclared(
+                    f"stream {config.name!r} is already declared with another {differs}; declare each stream "
+                    "once (one *_stream.py file, settings entry or Stream(...) with schema and can_access) and "
+                    f"refer to it elsewhere as Stream({config.name!r})")
+        _declared[config.name] = config
+        return config
+
+
 def declared_streams() -> dict[str, StreamConfig]:
     return dict(_declared)
 
@@ -67,11 +114,7 @@ class Stream(Generic[TData]):
 
     def __init__(self, name: str | StreamConfig, schema: Any = None, **options: Any) -> None:
         config = name if isinstance(name, StreamConfig) else StreamConfig(name, schema, **options)
-        with _lock:
-            known = _declared.get(config.name)
-            if known is None or config.schema is not None or config.can_access is not None:
-                _declared[config.name] = config
-        self._config = _declared[config.name]
+        self._config = _declare(config)
         self.name = config.name
 
     @property

@@ -62,9 +62,12 @@ def new_message_id() -> str:
     return f"{r[:8]}-{r[8:12]}-4{r[13:16]}-{_VARIANT[int(r[16], 16) & 3]}{r[17:20]}-{r[20:32]}"
 
 
-def trace_id_from_headers(meta: Mapping[str, str]) -> str:
-    """Take the trace id of a W3C ``traceparent`` or an ``X-Trace-Id`` header, else a new one.
+def trace_id_from_headers(meta: Mapping[str, str], trust_trace_header: bool = False) -> str:
+    """Take the trace id of a valid W3C ``traceparent``, else a new one.
 
+    ``X-Trace-Id`` names any id, an existing trace's too, so a client could write
+    its records into someone else's trace: it is taken only when
+    ``trust_trace_header`` says a gateway in front sets it (``MOTIA["TRUST_TRACE_HEADER"]``).
     ``meta`` is a WSGI/ASGI environ such as Django's ``request.META``.
     """
     parent = meta.get("HTTP_TRACEPARENT")
@@ -72,7 +75,7 @@ def trace_id_from_headers(meta: Mapping[str, str]) -> str:
         match = _TRACEPARENT.match(parent.strip().lower())
         if match and match.group(1) != "0" * 32:
             return match.group(1)
-    given = meta.get("HTTP_X_TRACE_ID")
+    given = meta.get("HTTP_X_TRACE_ID") if trust_trace_header else None
     if given and _SAFE_ID.match(given.strip()):
         return given.strip()
     return new_trace_id()

@@ -27,7 +27,8 @@ async def echo(input, ctx: FlowContext) -> ApiResponse:
 echo_step = step(
     {
         "name": "echo",
-        "triggers": [http("POST", "/echo/:a/{b}"), http("GET", "/echo/:a/{b}"), http("PUT", "/echo/:a/{b}")],
+        "triggers": [http("POST", "/echo/:a/{b}"), http("GET", "/echo/:a/{b}"),
+                     http("PUT", "/echo/:a/{b}", content_types=["*/*"])],
     },
     echo,
 )

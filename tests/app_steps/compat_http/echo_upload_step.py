@@ -23,5 +23,6 @@ async def echo_upload(input: Any, ctx: FlowContext[Any]) -> None:
     response.close()
 
 
-default = step({"name": "compat-http-echo-upload", "triggers": [http("POST", "/compat-http/echo-upload")]},
+default = step({"name": "compat-http-echo-upload",
+                "triggers": [http("POST", "/compat-http/echo-upload", content_types=["application/octet-stream"])]},
                echo_upload)
