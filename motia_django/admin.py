@@ -1,4 +1,4 @@
-"""Django admin: the window into state, streams, executions (traces), dead letters and the outbox."""
+"""Django admin: the window into state, streams, executions (traces), log records, dead letters and the outbox."""
 
 from __future__ import annotations
 
@@ -12,9 +12,8 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from .models import DeadLetter, Execution, OutboxMessage, StateEntry, StreamItem
-from .queues.dead_letters import UnknownBinding
-from .queues.dead_letters import replay as replay_dead_letter
+from .models import DeadLetter, Execution, LogRecord, OutboxMessage, StateEntry, StreamItem
+from .queues.dead_letters import replay_many
 from .state.manager import StateManager
 from .streams.stream import Stream
 
@@ -64,15 +63,11 @@ class DeadLetterAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Replay selected dead letters", permissions=["delete"])
     def replay(self, request: HttpRequest, queryset: QuerySet[DeadLetter]) -> None:
-        replayed = 0
-        for letter in queryset:
-            try:
-                replay_dead_letter(letter)
-                replayed += 1
-            except UnknownBinding as exc:
-                self.message_user(request, str(exc), messages.ERROR)
+        replayed, refused = replay_many(queryset)
+        for reason in refused.values():
+            self.message_user(request, reason, messages.ERROR)
         if replayed:
-            self.message_user(request, f"Replayed {replayed} message(s).", messages.SUCCESS)
+            self.message_user(request, f"Replayed {len(replayed)} message(s).", messages.SUCCESS)
 
 
 @admin.register(Execution)
@@ -102,6 +97,34 @@ class ExecutionAdmin(ReadOnlyAdmin):
     @admin.display(description="trace id", ordering="trace_id")
     def trace(self, obj: Execution) -> SafeString:
         return trace_link(obj.trace_id)
+
+
+@admin.register(LogRecord)
+class LogRecordAdmin(ReadOnlyAdmin):
+    """What ``ctx.logger`` recorded, by trace: written by the runtime, removed by retention (``RETENTION_DAYS``)."""
+
+    list_display = ("created_at", "step", "level_label", "short_message", "trace")
+    list_filter = ("level", "step")
+    search_fields = ("=trace_id", "step", "message")
+    readonly_fields = ("created_at", "step", "level_label", "trace", "message", "data_pretty")
+    exclude = ("trace_id", "level", "data")
+    date_hierarchy = "created_at"
+
+    @admin.display(description="level", ordering="level")
+    def level_label(self, obj: LogRecord) -> str:
+        return obj.level_name
+
+    @admin.display(description="message")
+    def short_message(self, obj: LogRecord) -> str:
+        return obj.message[:120]
+
+    @admin.display(description="trace id", ordering="trace_id")
+    def trace(self, obj: LogRecord) -> SafeString:
+        return trace_link(obj.trace_id)
+
+    @admin.display(description="data")
+    def data_pretty(self, obj: LogRecord) -> SafeString:
+        return pretty_json(obj.data)
 
 
 @admin.register(OutboxMessage)

@@ -96,6 +96,11 @@ class MotiaSettings:
     STREAM_RESYNC_INTERVAL: float = 30.0
     #: Serve the workbench's OpenAPI document (``openapi.json``) to anyone, not only to staff.
     OPENAPI_PUBLIC: bool = False
+    #: Dotted paths of the DRF permission classes of the operator REST API
+    #: (``motia_django.rest.urls``); all must allow a request.
+    REST_PERMISSION_CLASSES: tuple[str, ...] = (
+        "rest_framework.permissions.IsAdminUser", "motia_django.rest.permissions.ModelPermissions",
+    )
 
     @property
     def steps_paths(self) -> list[Path]:
@@ -147,7 +152,7 @@ def _parse() -> MotiaSettings:
     unknown = sorted(set(raw) - _KNOWN)
     if unknown:
         raise ImproperlyConfigured(f"Unknown MOTIA setting(s): {', '.join(unknown)}")
-    for key in ("STEPS_DIRS", "MIDDLEWARE"):
+    for key in ("STEPS_DIRS", "MIDDLEWARE", "REST_PERMISSION_CLASSES"):
         if key in raw:
             value = raw[key]
             raw[key] = (value,) if isinstance(value, str) else tuple(value)

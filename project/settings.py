@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_celery_beat",
+    "rest_framework",  # the operator REST API's browsable pages
 ]
 
 MIDDLEWARE = [

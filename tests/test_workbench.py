@@ -6,9 +6,11 @@ import json
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import Permission, User
 from django.test import Client
+from django.utils import timezone
 
-from motia_django.models import Execution, LogRecord
+from motia_django.models import DeadLetter, Execution, LogRecord
 from motia_django.tracing.recorder import flush
 
 from .conftest import wait_until
@@ -20,6 +22,58 @@ def test_pages_are_staff_only(client: Client) -> None:
     for url in ("/admin/motia/", "/admin/motia/traces/", "/admin/motia/queues/", "/admin/motia/traces/x/"):
         response = client.get(url)
         assert response.status_code == 302 and "/admin/login/" in response["Location"], url
+
+
+def staff_client(*codenames: str) -> Client:
+    """Signed in as staff holding only these ``motia_django`` permissions (not a superuser)."""
+    staff = User.objects.create_user(f"staff-{User.objects.count()}", password="pw", is_staff=True)
+    staff.user_permissions.set(Permission.objects.filter(content_type__app_label="motia_django",
+                                                         codename__in=codenames))
+    client = Client()
+    client.force_login(staff)
+    return client
+
+
+def test_record_pages_need_the_view_permissions_not_just_staff() -> None:
+    Execution.objects.create(trace_id="wb-perm", step="wb-step", trigger_type="http", binding="wb-step#0",
+                             status="succeeded", started_at=timezone.now(), duration_ms=1)
+    plain_staff = staff_client()
+    for url in ("/admin/motia/traces/", "/admin/motia/traces/wb-perm/", "/admin/motia/queues/"):
+        assert plain_staff.get(url).status_code == 403, url
+    for url in ("/admin/motia/", "/admin/motia/flows/", "/admin/motia/endpoints/"):
+        assert plain_staff.get(url).status_code == 200, url  # the registry: no records
+    assert "wb-perm" in staff_client("view_execution").get("/admin/motia/traces/").content.decode()
+    assert staff_client("view_execution").get("/admin/motia/queues/").status_code == 403
+    assert staff_client("view_execution", "view_deadletter").get("/admin/motia/queues/").status_code == 200
+
+
+def test_a_trace_shows_logs_and_dead_letters_only_with_their_permissions() -> None:
+    started = timezone.now()
+    Execution.objects.create(trace_id="wb-logs", step="wb-step", trigger_type="queue", binding="wb-step#0",
+                             status="dead", started_at=started, duration_ms=10)
+    LogRecord.objects.create(trace_id="wb-logs", step="wb-step", level=20, message="wb secret log line",
+                             created_at=started)
+    DeadLetter.objects.create(step="wb-step", topic="t", binding="wb-step#0:t", message_id="m", trace_id="wb-logs",
+                              envelope={}, error="RuntimeError: x", error_type="WbDeadType", attempts=1)
+    executions_only = staff_client("view_execution").get("/admin/motia/traces/wb-logs/").content.decode()
+    assert 'data-step="wb-step"' in executions_only
+    assert "wb secret log line" not in executions_only and "WbDeadType" not in executions_only
+    everything = staff_client("view_execution", "view_logrecord", "view_deadletter").get(
+        "/admin/motia/traces/wb-logs/").content.decode()
+    assert "wb secret log line" in everything and "WbDeadType" in everything
+
+
+def test_log_records_have_a_read_only_admin(admin_client: Client) -> None:
+    LogRecord.objects.create(trace_id="wb-admin", step="wb-step", level=40, message="wb admin message",
+                             data={"k": 1}, created_at=timezone.now())
+    listing = admin_client.get("/admin/motia_django/logrecord/").content.decode()
+    assert "wb admin message" in listing and "ERROR" in listing and 'href="/admin/motia/traces/wb-admin/"' in listing
+    record = LogRecord.objects.get(trace_id="wb-admin")
+    detail = admin_client.get(f"/admin/motia_django/logrecord/{record.pk}/change/").content.decode()
+    assert "wb admin message" in detail and 'name="message"' not in detail  # shown, not editable
+    assert admin_client.get("/admin/motia_django/logrecord/add/").status_code == 403
+    assert staff_client().get("/admin/motia_django/logrecord/").status_code == 403
+    assert staff_client("view_logrecord").get("/admin/motia_django/logrecord/").status_code == 200
 
 
 def test_admin_index_links_the_workbench(admin_client: Client) -> None:

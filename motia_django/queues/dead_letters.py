@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import traceback as tb
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,7 +15,7 @@ from ..models import DeadLetter, Execution
 from ..registry import Binding, get_registry
 from .outbox import dispatch
 
-__all__ = ["UnknownBinding", "bury", "replay"]
+__all__ = ["UnknownBinding", "bury", "replay", "replay_many"]
 
 
 class UnknownBinding(LookupError):
@@ -51,3 +52,18 @@ def replay(dead_letter: DeadLetter) -> None:
     with transaction.atomic():
         dispatch([binding], envelope, delay=0)
         dead_letter.delete()
+
+
+def replay_many(dead_letters: Iterable[DeadLetter]) -> tuple[list[int], dict[int, str]]:
+    """Replay each letter on its own: the ids replayed, and why each other one could not be."""
+    replayed: list[int] = []
+    refused: dict[int, str] = {}
+    for letter in dead_letters:
+        letter_id = letter.pk
+        try:
+            replay(letter)
+        except UnknownBinding as exc:
+            refused[letter_id] = str(exc)
+        else:
+            replayed.append(letter_id)
+    return replayed, refused

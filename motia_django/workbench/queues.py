@@ -6,7 +6,6 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from django.contrib.admin.views.decorators import staff_member_required
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -15,11 +14,14 @@ from ..models import DeadLetter, Execution, OutboxMessage
 from ..queues.app import celery_app
 from ..queues.names import queue_for_binding
 from ..registry import get_registry
-from .pages import page
+from .pages import page, staff_with
 
-__all__ = ["broker_queue_stats", "queues"]
+__all__ = ["QUEUE_PERMISSIONS", "broker_queue_stats", "dead_letters_by_step", "queue_rows", "queues"]
 
 logger = logging.getLogger("motia.workbench")
+
+#: What the queues show: throughput and failures (executions) and dead letters per step.
+QUEUE_PERMISSIONS = ("motia_django.view_execution", "motia_django.view_deadletter")
 
 
 def broker_queue_stats(names: list[str]) -> tuple[dict[str, tuple[int, int | None]], str | None]:
@@ -65,9 +67,8 @@ def _workers_by_queue(timeout: float = 1.0) -> dict[str, list[str]]:
     return consumers
 
 
-@staff_member_required
-def queues(request: HttpRequest) -> HttpResponse:
-
+def queue_rows() -> tuple[list[dict[str, Any]], str | None]:
+    """Every step queue with its depth, consumers, workers and per-subscriber throughput; and the broker's error."""
     registry = get_registry()
     bindings = registry.background_bindings
     names = sorted({queue_for_binding(b) for b in bindings})
@@ -82,7 +83,7 @@ def queues(request: HttpRequest) -> HttpResponse:
             last_five=Count("id"), failures=Count("id", filter=Q(status__in=("failed", "dead"))),
         )
     }
-    dead = dict(DeadLetter.objects.values_list("step").annotate(n=Count("id")))
+    dead = dead_letters_by_step()
     rows: list[dict[str, Any]] = []
     for name in names:
         subscribers = [b for b in bindings if queue_for_binding(b) == name]
@@ -99,7 +100,17 @@ def queues(request: HttpRequest) -> HttpResponse:
                 "dead_letters": dead.get(b.step.name, 0),
             } for b in subscribers],
         })
+    return rows, broker_error
+
+
+def dead_letters_by_step() -> dict[str, int]:
+    return dict(DeadLetter.objects.values_list("step").annotate(n=Count("id")))
+
+
+@staff_with(*QUEUE_PERMISSIONS)
+def queues(request: HttpRequest) -> HttpResponse:
+    rows, broker_error = queue_rows()
     return page(request, "motia_django/workbench/queues.html", "queues", "Queues", {
         "queues": rows, "broker_error": broker_error, "outbox": OutboxMessage.objects.count(),
-        "dead_total": sum(dead.values()),
+        "dead_total": sum(dead_letters_by_step().values()),
     })

@@ -5,29 +5,25 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.contrib.admin.views.decorators import staff_member_required
-from django.db.models import Count, Max, Min, Q
+from django.db.models import Count, Max, Min, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from ..models import DeadLetter, Execution, LogRecord
-from .pages import page
+from .pages import page, staff_with
 
-__all__ = ["trace_detail", "trace_list"]
+__all__ = ["TRACE_STATUSES", "add_summaries", "summarise_traces", "trace_detail", "trace_list"]
 
 WINDOWS = {"15m": timedelta(minutes=15), "1h": timedelta(hours=1), "24h": timedelta(days=1), "7d": timedelta(days=7)}
 PROBLEMS = ("failed", "dead")
 
 
-@staff_member_required
-def trace_list(request: HttpRequest) -> HttpResponse:
+#: The statuses a trace can be filtered by: any execution failed or dead, all ended well, any still running.
+TRACE_STATUSES = ("failed", "succeeded", "running")
 
-    executions = Execution.objects.all()
-    step, status, window, query = (request.GET.get(k, "") for k in ("step", "status", "window", "q"))
-    if query:
-        executions = executions.filter(trace_id__startswith=query.strip())
-    if window in WINDOWS:
-        executions = executions.filter(started_at__gte=timezone.now() - WINDOWS[window])
+
+def summarise_traces(executions: QuerySet[Execution], step: str = "", status: str = "") -> QuerySet[Any]:
+    """One row per trace of ``executions`` (start, last, counts), newest first; ``step`` and ``status`` narrow it."""
     traces = executions.values("trace_id").annotate(
         start=Min("started_at"), last=Max("started_at"), executions=Count("id"),
         problems=Count("id", filter=Q(status__in=PROBLEMS)), running=Count("id", filter=Q(status="running")),
@@ -40,15 +36,26 @@ def trace_list(request: HttpRequest) -> HttpResponse:
         traces = traces.filter(problems=0, running=0)
     elif status == "running":
         traces = traces.filter(running__gt=0)
-    rows = list(traces.order_by("-start")[:100])
-    _add_summaries(rows)
+    return traces.order_by("-start")
+
+
+@staff_with("motia_django.view_execution")
+def trace_list(request: HttpRequest) -> HttpResponse:
+    executions = Execution.objects.all()
+    step, status, window, query = (request.GET.get(k, "") for k in ("step", "status", "window", "q"))
+    if query:
+        executions = executions.filter(trace_id__startswith=query.strip())
+    if window in WINDOWS:
+        executions = executions.filter(started_at__gte=timezone.now() - WINDOWS[window])
+    rows = list(summarise_traces(executions, step, status)[:100])
+    add_summaries(rows)
     return page(request, "motia_django/workbench/traces.html", "traces", "Traces", {
         "traces": rows, "steps": sorted(Execution.objects.values_list("step", flat=True).distinct()),
         "filters": {"step": step, "status": status, "window": window, "q": query}, "windows": list(WINDOWS),
     })
 
 
-def _add_summaries(rows: list[Any]) -> None:
+def add_summaries(rows: list[Any]) -> None:
     """Root step, duration and status of each listed trace."""
     ids = [row["trace_id"] for row in rows]
     chains: dict[str, list[Execution]] = {}
@@ -63,11 +70,12 @@ def _add_summaries(rows: list[Any]) -> None:
         row["status"] = "failed" if row["problems"] else "running" if row["running"] else "succeeded"
 
 
-@staff_member_required
+@staff_with("motia_django.view_execution")
 def trace_detail(request: HttpRequest, trace_id: str) -> HttpResponse:
-
+    """The trace's executions; its log records and dead letters only for users who may view those."""
     executions = list(Execution.objects.filter(trace_id=trace_id).order_by("started_at", "id"))
-    logs = list(LogRecord.objects.filter(trace_id=trace_id).order_by("created_at", "id"))
+    logs = (list(LogRecord.objects.filter(trace_id=trace_id).order_by("created_at", "id"))
+            if request.user.has_perm("motia_django.view_logrecord") else [])
     start = min((e.started_at for e in executions), default=timezone.now())
     end = max((e.started_at + timedelta(milliseconds=e.duration_ms or 0) for e in executions), default=start)
     total_ms = max((end - start).total_seconds() * 1000, 1.0)
@@ -89,5 +97,6 @@ def trace_detail(request: HttpRequest, trace_id: str) -> HttpResponse:
     return page(request, "motia_django/workbench/trace.html", "traces", f"Trace {trace_id}", {
         "trace_id": trace_id, "bars": bars, "total_ms": total_ms, "start": start,
         "other_logs": [log for log in logs if id(log) not in shown],
-        "dead_letters": DeadLetter.objects.filter(trace_id=trace_id),
+        "dead_letters": (DeadLetter.objects.filter(trace_id=trace_id)
+                         if request.user.has_perm("motia_django.view_deadletter") else []),
     })

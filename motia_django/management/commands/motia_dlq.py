@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import QuerySet
 
 from ...models import DeadLetter
-from ...queues.dead_letters import UnknownBinding, replay
+from ...queues.dead_letters import replay_many
 
 
 class Command(BaseCommand):
@@ -49,17 +49,12 @@ class Command(BaseCommand):
         self.stdout.write(f"{total} dead letter(s)")
 
     def _replay(self, letters: QuerySet[DeadLetter], options: dict[str, Any]) -> None:
-        replayed, failed = 0, 0
-        for letter in letters:
-            try:
-                replay(letter)
-                replayed += 1
-            except UnknownBinding as exc:
-                failed += 1
-                self.stderr.write(self.style.ERROR(f"{letter.id}: {exc}"))
-        self.stdout.write(self.style.SUCCESS(f"replayed {replayed} dead letter(s)"))
-        if failed:
-            raise CommandError(f"{failed} dead letter(s) could not be replayed")
+        replayed, refused = replay_many(letters)
+        for letter_id, reason in refused.items():
+            self.stderr.write(self.style.ERROR(f"{letter_id}: {reason}"))
+        self.stdout.write(self.style.SUCCESS(f"replayed {len(replayed)} dead letter(s)"))
+        if refused:
+            raise CommandError(f"{len(refused)} dead letter(s) could not be replayed")
 
     def _purge(self, letters: QuerySet[DeadLetter], options: dict[str, Any]) -> None:
         count = letters.count()
