@@ -19,9 +19,11 @@ __all__ = ["MotiaSettings", "motia_settings"]
 
 @dataclass(frozen=True)
 class MotiaSettings:
-    #: Folders scanned recursively for ``*_step.py`` and ``*.step.py`` files.
-    #: Relative paths are resolved against ``BASE_DIR``.
+    #: Folders scanned recursively for ``*_step.py`` and ``*.step.py`` files (and TypeScript or
+    #: JavaScript ``*.step.ts``/``*_step.ts``/``.js`` ones).  Relative paths are resolved against ``BASE_DIR``.
     STEPS_DIRS: tuple[str, ...] = ("steps",)
+    #: The Node.js executable that runs TypeScript and JavaScript steps (started only when there are some).
+    NODE_BINARY: str = "node"
     #: Dotted paths of step middleware ``(req, ctx, next_handler)`` run before
     #: every HTTP step's own middleware.
     MIDDLEWARE: tuple[str, ...] = ()

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
+from ..node.steps import JS_STEP_FILE_SUFFIXES, JsStepFileError, load_js_step_file
 from ..steps.definition import (
     MultiTriggerStepBuilder,
     StepBuilder,
@@ -32,7 +33,8 @@ from .legacy import is_legacy_config, legacy_step
 __all__ = ["DiscoveryError", "StepFileError", "find_step_files", "load_step_file", "load_stream_file",
            "module_name_for"]
 
-STEP_FILE_SUFFIXES = ("_step.py", ".step.py")
+PYTHON_STEP_FILE_SUFFIXES = ("_step.py", ".step.py")
+STEP_FILE_SUFFIXES = (*PYTHON_STEP_FILE_SUFFIXES, *JS_STEP_FILE_SUFFIXES)
 STREAM_FILE_SUFFIXES = ("_stream.py", ".stream.py")
 MODULE_PREFIX = "motia_steps"
 
@@ -56,14 +58,15 @@ class StepFileError(Exception):
 
 
 def find_step_files(directories: list[Path], suffixes: tuple[str, ...] = STEP_FILE_SUFFIXES) -> list[Path]:
-    """Every ``*_step.py`` / ``*.step.py`` (or other ``suffixes``) below ``directories``, in a stable order."""
+    """Every ``*_step.py`` / ``*.step.py`` / ``*.step.ts`` ... (or other ``suffixes``) below ``directories``,
+    in a stable order."""
     found: list[Path] = []
     for directory in directories:
         if not directory.is_dir():
             continue
-        for path in sorted(directory.rglob("*.py")):
+        for path in sorted(directory.rglob("*.*")):
             parts = path.relative_to(directory).parts
-            if any(p.startswith(".") or p == "__pycache__" for p in parts):
+            if any(p.startswith(".") or p in ("__pycache__", "node_modules") for p in parts):
                 continue
             if path.name.endswith(suffixes):
                 found.append(path)
@@ -172,7 +175,15 @@ def _collect(module: ModuleType, path: Path) -> list[StepDefinition]:
 
 
 def load_step_file(path: Path) -> list[StepDefinition]:
-    """Execute one step file and return its steps; raises :class:`StepFileError`."""
+    """Execute one step file and return its steps; raises :class:`StepFileError`.
+
+    TypeScript and JavaScript files are handed to the Node worker (:mod:`motia_django.node`).
+    """
+    if path.name.endswith(JS_STEP_FILE_SUFFIXES):
+        try:
+            return load_js_step_file(path)
+        except JsStepFileError as exc:
+            raise StepFileError(DiscoveryError(exc.file, exc.line, exc.message, exc.step)) from exc
     return _collect(_exec_module(path), path)
 
 

@@ -1,0 +1,236 @@
+"""TypeScript and JavaScript step files (``tests/ts_steps``) beside Python ones.
+
+A live uvicorn server and a real Celery worker load them (``MOTIA_TEST_EXTRA_STEPS``) together with
+``tests/ts_broken_steps``, whose syntax error leaves every other step serving.  The Node package's
+dependencies are installed from its lock file when they are missing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from django.test import override_settings
+
+from motia_django.models import DeadLetter, Execution
+from motia_django.node import bridge
+from motia_django.registry import Registry
+from motia_django.state.manager import StateManager
+
+from .conftest import IN_CI, ROOT, Process, start_uvicorn, wait_until
+
+Worker = Callable[..., Process]
+
+TS_STEPS = ROOT / "tests" / "ts_steps"
+TS_BROKEN = ROOT / "tests" / "ts_broken_steps"
+EXTRA_STEPS = os.pathsep.join([str(TS_STEPS), str(TS_BROKEN)])
+
+
+def _require(tool: str) -> str:
+    path = shutil.which(tool)
+    if path is None:
+        if IN_CI:
+            pytest.fail(f"{tool} is not installed, and CI must not skip the TypeScript step tests")
+        pytest.skip(f"{tool} is not installed")
+    return path
+
+
+@pytest.fixture(scope="session")
+def node_runtime() -> None:
+    """Node, with ``motia_django/node``'s dependencies installed (``npm ci`` from the lock file if missing)."""
+    _require("node")
+    if all((bridge.PACKAGE_DIR / "node_modules" / m).is_dir() for m in bridge.REQUIRED_MODULES):
+        return
+    done = subprocess.run([_require("npm"), "ci", "--no-audit", "--no-fund"], cwd=bridge.PACKAGE_DIR,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, f"npm ci failed:\n{done.stdout}\n{done.stderr}"
+
+
+@pytest.fixture
+def marks(tmp_path: Path) -> Path:
+    """Where the crash step leaves the PID of the Node worker running its first attempt."""
+    path = tmp_path / "marks"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def ts_server(node_runtime: None, transactional_db: None, broker_url: str, tmp_path: Path,
+              marks: Path) -> Iterator[tuple[Process, str]]:
+    proc, base = start_uvicorn(tmp_path / "uvicorn.log", MOTIA_TEST_EXTRA_STEPS=EXTRA_STEPS,
+                               MOTIA_TEST_TS_MARKS=str(marks))
+    yield proc, base
+    proc.stop()
+
+
+@pytest.fixture
+def ts_worker(start_worker: Worker, ts_server: tuple[Process, str], marks: Path) -> Process:
+    return start_worker(MOTIA_TEST_EXTRA_STEPS=EXTRA_STEPS, MOTIA_TEST_TS_MARKS=str(marks))
+
+
+def state(group: str, key: str) -> Any:
+    return StateManager().get(group, key)
+
+
+# -- HTTP --------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.services
+def test_a_ts_http_step_validates_its_body_with_its_zod_schema(ts_server: tuple[Process, str]) -> None:
+    _, base = ts_server
+    missing = httpx.post(f"{base}/ts/tickets", json={"priority": "high"}, timeout=30)
+    assert missing.status_code == 400, missing.text
+    assert missing.json()["errors"][0]["message"] == "'title' is a required property"
+    wrong = httpx.post(f"{base}/ts/tickets", json={"title": "Printer", "priority": "urgent"}, timeout=30)
+    assert wrong.status_code == 400 and wrong.json()["errors"][0]["path"] == "priority"
+    assert state("ts-tickets", "T-printer") is None
+
+    created = httpx.post(f"{base}/ts/tickets", json={"title": "Printer on fire"}, timeout=30)
+    assert created.status_code == 201, created.text
+    trace_id = created.headers["X-Trace-Id"]
+    assert created.json() == {"id": "T-printer-on-fire", "traceId": trace_id}
+    assert state("ts-tickets", "T-printer-on-fire") == {"title": "Printer on fire", "priority": "low"}
+    assert httpx.get(f"{base}/ts/broken", timeout=30).status_code == 404  # the broken file defines nothing
+
+
+@pytest.mark.slow
+@pytest.mark.services
+def test_a_js_exception_is_a_500_with_the_trace_id(ts_server: tuple[Process, str]) -> None:
+    proc, base = ts_server
+    response = httpx.post(f"{base}/ts/jobs", json={"kind": "undeclared", "job": "j0"}, timeout=30)
+    assert response.status_code == 500
+    assert response.json() == {"error": "Internal Server Error", "traceId": response.headers["X-Trace-Id"]}
+    # ctx.enqueue refused the topic in Python; the JS handler did not catch it, so the step failed with it
+    wait_until(lambda: "may not enqueue to 'ts-undeclared'" in proc.output(), 10, what="the logged failure")
+
+
+# -- flows through the worker --------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.services
+def test_ts_and_python_steps_share_one_flow_state_and_trace(ts_server: tuple[Process, str],
+                                                           ts_worker: Process) -> None:
+    _, base = ts_server
+    created = httpx.post(f"{base}/ts/tickets", json={"title": "VPN down", "priority": "high"}, timeout=30)
+    assert created.status_code == 201, created.text
+    trace_id = created.headers["X-Trace-Id"]
+
+    wait_until(lambda: state("ts-notified", "T-vpn-down") is not None, 60,
+               what=lambda: f"the TypeScript queue step; worker said:\n{ts_worker.tail()}")
+    assert state("ts-notified", "T-vpn-down") == {
+        "title": "VPN down", "priority": "high",
+        "team": "escalations", "triagedBy": "python", "triageTrace": trace_id,
+        "notifiedBy": "typescript", "notifyTrace": trace_id,
+        "trigger": {"type": "queue", "index": 0, "topic": "ts-ticket.triaged"},
+    }
+    wait_until(lambda: set(Execution.objects.filter(trace_id=trace_id, status="succeeded")
+                           .values_list("step", flat=True)) == {"TsCreateTicket", "TsTriage", "TsNotify"},
+               30, what="one trace across the three steps")
+
+
+@pytest.mark.slow
+@pytest.mark.services
+def test_a_failing_js_queue_step_retries_then_dead_letters_with_the_js_stack(
+        ts_server: tuple[Process, str], ts_worker: Process) -> None:
+    _, base = ts_server
+    assert httpx.post(f"{base}/ts/jobs", json={"kind": "fail", "job": "j1"}, timeout=30).status_code == 202
+
+    wait_until(lambda: DeadLetter.objects.filter(step="TsAlwaysFails").exists(), 60,
+               what=lambda: f"the dead letter; worker said:\n{ts_worker.tail()}")
+    dead = DeadLetter.objects.get(step="TsAlwaysFails")
+    assert dead.attempts == 3 and dead.payload == {"job": "j1"}
+    assert dead.error_type == "JavaScriptError"
+    assert dead.error.startswith("JavaScriptError: Error: card declined for j1\n")
+    assert f"at chargeCard ({TS_STEPS / 'failing_step.js'}:8:" in dead.error  # the JS stack, in the source file
+    attempts = Execution.objects.filter(step="TsAlwaysFails").order_by("attempt")
+    assert [(e.attempt, e.status) for e in attempts] == [(1, "failed"), (2, "failed"), (3, "dead")]
+
+
+@pytest.mark.slow
+@pytest.mark.services
+def test_a_message_whose_node_worker_is_killed_is_redelivered_and_completes(
+        ts_server: tuple[Process, str], ts_worker: Process, marks: Path) -> None:
+    _, base = ts_server
+    assert httpx.post(f"{base}/ts/jobs", json={"kind": "crash", "job": "c1"}, timeout=30).status_code == 202
+    mark = marks / "c1.pid"
+    wait_until(mark.exists, 60, what=lambda: f"the first attempt; worker said:\n{ts_worker.tail()}")
+    first_node = int(mark.read_text())
+    os.kill(first_node, signal.SIGKILL)  # the Node process that the worker's pool started for the step
+
+    wait_until(lambda: state("ts-crash", "c1") is not None, 60,
+               what=lambda: f"the second attempt; worker said:\n{ts_worker.tail()}")
+    assert state("ts-crash", "c1")["completedBy"] != first_node
+    wait_until(lambda: Execution.objects.filter(step="TsSurvivesCrash", attempt=2, status="succeeded").exists(), 30,
+               what="the record of the second attempt")
+    failed = Execution.objects.get(step="TsSurvivesCrash", attempt=1)
+    assert failed.status == "failed" and f"the Node worker (pid {first_node}) exited" in failed.error
+    assert not DeadLetter.objects.filter(step="TsSurvivesCrash").exists()
+
+
+# -- discovery -------------------------------------------------------------------------------------
+
+
+def test_motia_discover_lists_ts_steps_with_their_files_and_the_syntax_error(node_runtime: None) -> None:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "MOTIA_TEST_EXTRA_STEPS": EXTRA_STEPS,
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run([sys.executable, "manage.py", "motia_discover", "--json"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    report = json.loads(done.stdout)
+    files = {s["name"]: s["file"] for s in report["steps"] if s["name"].startswith("Ts")}
+    assert files == {
+        "TsCreateTicket": str(TS_STEPS / "create_ticket.step.ts"), "TsNotify": str(TS_STEPS / "notify.step.ts"),
+        "TsTriage": str(TS_STEPS / "triage_step.py"), "TsStartJob": str(TS_STEPS / "jobs.step.js"),
+        "TsAlwaysFails": str(TS_STEPS / "failing_step.js"), "TsSurvivesCrash": str(TS_STEPS / "crash.step.ts"),
+    }
+    create = next(s for s in report["steps"] if s["name"] == "TsCreateTicket")
+    assert create["triggers"] == [{"type": "http", "method": "POST", "path": "/ts/tickets"}]
+    assert create["enqueues"] == [{"topic": "ts-ticket.created"}] and create["flows"] == ["ts-support"]
+    assert [e for e in report["errors"] if "ts_" in e["file"]] == [
+        {"file": str(TS_BROKEN / "broken.step.ts"), "line": 6, "step": None, "message": 'SyntaxError: Unexpected "}"'},
+    ]
+
+
+def test_the_zod_schemas_become_the_json_schemas_python_validates_with(node_runtime: None) -> None:
+    registry = Registry.discover([TS_STEPS])
+    route = next(b for b in registry.routes if b.step.name == "TsCreateTicket")
+    assert route.trigger.body_schema == {  # type: ignore[union-attr]
+        "type": "object", "required": ["title"],
+        "properties": {"title": {"type": "string", "minLength": 1},
+                       "priority": {"type": "string", "enum": ["low", "high"]}},
+    }
+    queue = next(b for b in registry.subscriptions if b.step.name == "TsAlwaysFails")
+    policy = queue.trigger.config  # type: ignore[union-attr]
+    assert (policy.max_retries, policy.backoff_delay_ms, policy.backoff_type) == (2, 100, "fixed")
+
+
+def test_without_node_ts_steps_are_one_clear_error_each_and_python_steps_load(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.conf import settings
+
+    monkeypatch.setattr(bridge, "_bridge", None)  # as in a process that has not started one yet
+    with override_settings(MOTIA={**settings.MOTIA, "NODE_BINARY": str(tmp_path / "no-node")}):
+        registry = Registry.discover([TS_STEPS])
+    assert list(registry.steps) == ["TsTriage"]
+    messages = {e.message for e in registry.errors}
+    assert len(registry.errors) == 5 and len(messages) == 1
+    assert messages.pop().startswith(f"Node.js ({str(tmp_path / 'no-node')!r}) was not found on PATH")
+
+
+def test_a_project_without_js_steps_never_starts_node(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.conf import settings
+
+    monkeypatch.setattr(bridge, "_bridge", None)
+    with override_settings(MOTIA={**settings.MOTIA, "NODE_BINARY": str(tmp_path / "no-node")}):
+        registry = Registry.discover([ROOT / "tests" / "app_steps"])
+    assert registry.steps and not registry.errors and bridge._bridge is None
