@@ -10,6 +10,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Min
 
+from ..integrations import announce_dead_letter, announce_replay
 from ..models import DeadLetter, Execution
 from ..registry import Binding, get_registry
 from .outbox import dispatch
@@ -26,7 +27,7 @@ def bury(binding: Binding, envelope: dict[str, Any], error: BaseException, attem
         first=Min("started_at"))["first"]
     if first is None and envelope.get("enqueuedAt"):
         first = datetime.fromtimestamp(envelope["enqueuedAt"], tz=UTC)
-    return DeadLetter.objects.create(
+    letter = DeadLetter.objects.create(
         step=binding.step.name,
         topic=binding.topic or "",
         binding=binding.key,
@@ -40,6 +41,8 @@ def bury(binding: Binding, envelope: dict[str, Any], error: BaseException, attem
         attempts=attempts,
         first_attempt_at=first,
     )
+    announce_dead_letter(letter, error)
+    return letter
 
 
 def replay(dead_letter: DeadLetter) -> None:
@@ -51,3 +54,4 @@ def replay(dead_letter: DeadLetter) -> None:
     with transaction.atomic():
         dispatch([binding], envelope, delay=0)
         dead_letter.delete()
+        announce_replay(dead_letter, envelope)
