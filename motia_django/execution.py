@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
 from asgiref.sync import AsyncToSync, ThreadSensitiveContext, async_to_sync, iscoroutinefunction, sync_to_async
 from django.db import connections
 
+from .integrations import announced, announced_async
 from .tracing.otel import execution_span
 
 if TYPE_CHECKING:
@@ -228,7 +229,7 @@ def run_handler(step: StepDefinition, input_value: Any, ctx: FlowContext[Any]) -
     """Call ``step.handler`` from sync code, with ``ctx`` as the current context."""
     token = _current.set(ctx)
     try:
-        with execution_span(ctx):
+        with execution_span(ctx), announced(ctx, input_value):
             return call(step.handler, *handler_arguments(step.handler, input_value, ctx))
     finally:
         _current.reset(token)
@@ -239,7 +240,8 @@ async def arun_handler(step: StepDefinition, input_value: Any, ctx: FlowContext[
     token = _current.set(ctx)
     try:
         with execution_span(ctx):
-            result = await acall(step.handler, *handler_arguments(step.handler, input_value, ctx))
+            async with announced_async(ctx, input_value):
+                result = await acall(step.handler, *handler_arguments(step.handler, input_value, ctx))
     finally:
         _current.reset(token)
     ctx.raise_for_unawaited()

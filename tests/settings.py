@@ -78,3 +78,11 @@ if os.environ.get("MOTIA_TEST_PROJECT_DIR"):
     _PROJECT_DIR = Path(os.environ["MOTIA_TEST_PROJECT_DIR"])
     MOTIA["STEPS_DIRS"] = [*MOTIA["STEPS_DIRS"], str(_PROJECT_DIR / "steps")]
     MOTIA["ENV_FILE"] = str(_PROJECT_DIR / ".env")
+
+# -- integrations (tests/test_celery_tooling.py) -------------------------------------------
+#: Servers and workers started with MOTIA_TEST_OBSERVER=<file> append what signals and spans tell integrations.
+if os.environ.get("MOTIA_TEST_OBSERVER"):
+    INSTALLED_APPS = [*INSTALLED_APPS, "tests.observer"]  # noqa: F405
+#: Servers and workers started with MOTIA_TEST_SIG_QUEUE=<queue> route the SigJob step there (task_routes).
+if os.environ.get("MOTIA_TEST_SIG_QUEUE"):
+    CELERY_TASK_ROUTES = {"SigJob": {"queue": os.environ["MOTIA_TEST_SIG_QUEUE"]}}

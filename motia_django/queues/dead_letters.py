@@ -11,6 +11,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Min
 
+from ..integrations import announce_dead_letter, announce_replay
 from ..models import DeadLetter, Execution
 from ..registry import Binding, get_registry
 from .outbox import dispatch
@@ -27,7 +28,7 @@ def bury(binding: Binding, envelope: dict[str, Any], error: BaseException, attem
         first=Min("started_at"))["first"]
     if first is None and envelope.get("enqueuedAt"):
         first = datetime.fromtimestamp(envelope["enqueuedAt"], tz=UTC)
-    return DeadLetter.objects.create(
+    letter = DeadLetter.objects.create(
         step=binding.step.name,
         topic=binding.topic or "",
         binding=binding.key,
@@ -41,6 +42,8 @@ def bury(binding: Binding, envelope: dict[str, Any], error: BaseException, attem
         attempts=attempts,
         first_attempt_at=first,
     )
+    announce_dead_letter(letter, error)
+    return letter
 
 
 def replay(dead_letter: DeadLetter) -> None:
@@ -52,6 +55,7 @@ def replay(dead_letter: DeadLetter) -> None:
     with transaction.atomic():
         dispatch([binding], envelope, delay=0)
         dead_letter.delete()
+        announce_replay(dead_letter, envelope)
 
 
 def replay_many(dead_letters: Iterable[DeadLetter]) -> tuple[list[int], dict[int, str]]:

@@ -40,6 +40,7 @@ from ..schemas import SchemaViolation
 from ..steps.io import StateTriggerInput, StreamEvent, StreamTriggerInput
 from ..steps.triggers import EventTrigger, QueueTrigger
 from ..tracing import records
+from ..tracing.otel import continued_trace
 from . import concurrency, payloads
 from .dead_letters import bury
 from .outages import DATABASE_OUTAGES, persist
@@ -267,10 +268,11 @@ class Delivery:
 
     def _run(self) -> bool:
         """Validate, check the condition and run the handler; ``False`` when skipped."""
-        ran, _, _ = execute(
-            self.binding, handler_input(self.binding, self.envelope), self.envelope["traceId"],
-            depth=self.envelope.get("depth", 0), timeout=self.policy.timeout,
-        )
+        with continued_trace(self.envelope.get("traceContext")):
+            ran, _, _ = execute(
+                self.binding, handler_input(self.binding, self.envelope), self.envelope["traceId"],
+                depth=self.envelope.get("depth", 0), timeout=self.policy.timeout,
+            )
         return ran
 
 

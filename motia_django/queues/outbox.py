@@ -36,7 +36,7 @@ from ..conf import motia_settings
 from ..models import FifoGroup, FifoMessage, OutboxMessage
 from ..registry import Binding, get_registry
 from .app import celery_app
-from .names import DELIVER_TASK, FIFO_DRAIN_TASK, queue_for_binding
+from .names import DELIVER_TASK, FIFO_DRAIN_TASK, deliver_shadow, fifo_drain_shadow, queue_for_binding
 from .outages import persist
 from .policy import hard_time_limit, policy_for
 
@@ -207,7 +207,7 @@ def _send_rows(rows: Iterable[RowT], *, probe: bool = False) -> list[RowT]:
         binding = registry.binding(row.binding)
         options: dict[str, Any] = {"queue": row.queue, "retry": False}
         if binding is not None:
-            options.update(time_limit=hard_time_limit(policy_for(binding)))
+            options.update(time_limit=hard_time_limit(policy_for(binding)), shadow=deliver_shadow(binding))
         try:
             app.send_task(DELIVER_TASK, args=(row.binding, row.envelope), **options)
         except BROKER_ERRORS as exc:
@@ -246,7 +246,7 @@ def kick_groups(groups: Iterable[tuple[str, str]]) -> None:
             continue
         try:
             app.send_task(FIFO_DRAIN_TASK, args=(binding_key, group_id), queue=queue_for_binding(binding),
-                          retry=False)
+                          shadow=fifo_drain_shadow(binding), retry=False)
         except BROKER_ERRORS as exc:
             broker_health.refused()
             logger.warning("broker unavailable; FIFO group %s/%s waits for the relay: %s", binding_key, group_id, exc)

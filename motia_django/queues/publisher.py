@@ -11,6 +11,7 @@ from ..conf import motia_settings
 from ..execution import in_thread, sync_or_async
 from ..registry import get_registry
 from ..tracing.ids import new_message_id
+from ..tracing.otel import trace_context
 from .outbox import dispatch
 from .policy import policy_for
 
@@ -61,7 +62,7 @@ def build_envelope(
     limit = motia_settings().MAX_MESSAGE_BYTES
     if len(encoded) > limit:
         raise MessageTooLarge(f"message for {topic or source!r} is {len(encoded)} bytes; the limit is {limit}")
-    return {
+    envelope: dict[str, Any] = {
         "id": new_message_id(),
         "topic": topic,
         "data": json.loads(encoded),  # a copy: later changes to the caller's data are not sent
@@ -71,6 +72,10 @@ def build_envelope(
         "depth": depth,
         "enqueuedAt": time.time(),
     }
+    carrier = trace_context()
+    if carrier:
+        envelope["traceContext"] = carrier  # the consumer's span continues the enqueuing span's trace
+    return envelope
 
 
 def _publish(

@@ -5,25 +5,32 @@ through one FIFO group.  Both acknowledge late and are re-queued when their
 worker dies, so a crash loses nothing.  A database or broker error outside the
 handler that outlasts the delivery's patience hands the message back to the
 broker instead of acknowledging it.
+
+A failed attempt is a failed task to Celery, once its message was handed on
+(retry or dead letter, committed with the attempt's record): ``motia.deliver``
+then raises ``Retry`` or the handler's error, so ``task_retry`` /
+``task_failure``, the ``task-retried`` / ``task-failed`` events, worker logs and
+error trackers see it.  Either way the message is acknowledged, as after a
+success: the retry stays the outbox's, never Celery's.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 from celery import Task, shared_task
-from celery.exceptions import Reject
+from celery.exceptions import Reject, Retry
 
 from ..registry import Binding, get_registry
 from .dead_letters import bury
-from .delivery import Delivery
+from .delivery import Delivery, Outcome, Result
 from .fifo import drain
 from .names import DELIVER_TASK, FIFO_DRAIN_TASK
 from .outages import DATABASE_OUTAGES
 from .outbox import BROKER_ERRORS
 
-__all__ = ["deliver", "fifo_drain"]
+__all__ = ["deliver", "fifo_drain", "report_to_celery"]
 
 logger = logging.getLogger("motia.queues")
 
@@ -39,10 +46,21 @@ def _binding(key: str) -> Binding | None:
 
 #: Both tasks acknowledge a message only once it has been handed on; a hard time limit
 #: hands it back to the broker (where it counts as an attempt), never drops it
-#: (``acks_on_timeout``: Celery 5.7).
+#: (``acks_on_timeout``: Celery 5.7).  A failure reported to Celery was handed on already, so it is
+#: acknowledged whatever the project's ``task_acks_on_failure_or_timeout``.
 _TASK_OPTIONS: dict[str, Any] = {
-    "bind": True, "acks_late": True, "reject_on_worker_lost": True, "acks_on_timeout": False, "ignore_result": True,
+    "bind": True, "acks_late": True, "reject_on_worker_lost": True, "acks_on_timeout": False, "acks_on_failure": True,
+    "ignore_result": True,
 }
+
+
+def report_to_celery(result: Result) -> None:
+    """Raise what Celery takes for a retried or failed task when the attempt failed; its message is handed on."""
+    if result.outcome is Outcome.RETRY:
+        # the error is an Exception (see Delivery); the stubs want ``numbers.Real`` for the float
+        raise Retry(exc=cast(Exception, result.error), when=cast(Any, result.delay))
+    if result.outcome is Outcome.DEAD:
+        raise result.error or RuntimeError("dead letter")
 
 
 @shared_task(name=DELIVER_TASK, **_TASK_OPTIONS)
@@ -52,7 +70,7 @@ def deliver(self: Task[Any, Any], binding_key: str, envelope: dict[str, Any]) ->
         return
     redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
     try:
-        Delivery(binding, envelope, self.request.hostname or "", redelivered=redelivered).run()
+        result = Delivery(binding, envelope, self.request.hostname or "", redelivered=redelivered).run()
     except INFRASTRUCTURE_ERRORS as exc:
         logger.warning("message %s for %s goes back to the broker: %s", envelope.get("id"), binding_key, exc)
         raise Reject(str(exc), requeue=True) from exc
@@ -62,6 +80,8 @@ def deliver(self: Task[Any, Any], binding_key: str, envelope: dict[str, Any]) ->
             bury(binding, envelope, exc, int(envelope.get("attempt", 1)))
         except Exception:
             raise Reject(exc, requeue=True) from exc
+        return
+    report_to_celery(result)
 
 
 @shared_task(name=FIFO_DRAIN_TASK, **_TASK_OPTIONS)
