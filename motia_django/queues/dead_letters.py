@@ -10,6 +10,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Min
 
+from .. import metrics
 from ..models import DeadLetter, Execution
 from ..registry import Binding, get_registry
 from .outbox import dispatch
@@ -24,6 +25,7 @@ class UnknownBinding(LookupError):
 def bury(binding: Binding, envelope: dict[str, Any], error: BaseException, attempts: int) -> DeadLetter:
     first = Execution.objects.filter(message_id=envelope["id"], binding=binding.key).aggregate(
         first=Min("started_at"))["first"]
+    metrics.dead_letter_written(binding)
     if first is None and envelope.get("enqueuedAt"):
         first = datetime.fromtimestamp(envelope["enqueuedAt"], tz=UTC)
     return DeadLetter.objects.create(
