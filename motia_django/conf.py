@@ -103,6 +103,22 @@ class MotiaSettings:
     REST_PERMISSION_CLASSES: tuple[str, ...] = (
         "rest_framework.permissions.IsAdminUser", "motia_django.rest.permissions.ModelPermissions",
     )
+    #: Path of the liveness endpoint (no I/O; ``None`` serves none), below where ``motia_django.urls`` is included.
+    HEALTH_LIVENESS_PATH: str | None = "healthz"
+    #: Path of the readiness endpoint (database and broker reachable; ``None`` serves none).
+    HEALTH_READINESS_PATH: str | None = "readyz"
+    #: Seconds the readiness endpoint waits for each of its checks before it counts as failed.
+    HEALTH_TIMEOUT: float = 2.0
+    #: Count executions, retries, dead letters, HTTP statuses, cron lateness (``docs/operations.md``).
+    METRICS: bool = True
+    #: Path of the Prometheus endpoint (``None`` serves none; the counters are still kept when ``METRICS``).
+    METRICS_PATH: str | None = "metrics"
+    #: Addresses or networks (``REMOTE_ADDR``) allowed to scrape the Prometheus endpoint.
+    METRICS_ALLOWED_IPS: tuple[str, ...] = ("127.0.0.1", "::1")
+    #: A bearer token that lets any address scrape (``Authorization: Bearer <token>``).
+    METRICS_TOKEN: str | None = None
+    #: Seconds a scrape waits for the broker and database figures (queue depth, outbox) before leaving them out.
+    METRICS_SCRAPE_TIMEOUT: float = 1.0
 
     @property
     def steps_paths(self) -> list[Path]:
@@ -154,7 +170,7 @@ def _parse() -> MotiaSettings:
     unknown = sorted(set(raw) - _KNOWN)
     if unknown:
         raise ImproperlyConfigured(f"Unknown MOTIA setting(s): {', '.join(unknown)}")
-    for key in ("STEPS_DIRS", "MIDDLEWARE", "REST_PERMISSION_CLASSES"):
+    for key in ("STEPS_DIRS", "MIDDLEWARE", "REST_PERMISSION_CLASSES", "METRICS_ALLOWED_IPS"):
         if key in raw:
             value = raw[key]
             raw[key] = (value,) if isinstance(value, str) else tuple(value)

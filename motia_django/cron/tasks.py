@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from celery import shared_task
 from django.db import IntegrityError, transaction
 
+from .. import metrics
 from ..queues.outbox import dispatch
 from ..queues.publisher import build_envelope
 from ..registry import Binding, get_registry
@@ -41,6 +42,7 @@ def produce_tick(binding: Binding, expression: str, scheduled_at: datetime) -> N
                                     trace_id=envelope["traceId"])
             dispatch([binding], envelope)
             CronTick.objects.filter(binding=binding.key, scheduled_at__lt=scheduled_at - TICK_RETENTION).delete()
+        metrics.cron_tick_produced(binding, scheduled_at)
     except IntegrityError:
         logger.debug("tick %s of %s was already produced; dropped this copy", scheduled_at.isoformat(), binding.key)
 

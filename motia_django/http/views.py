@@ -44,6 +44,7 @@ from django.http.response import HttpResponseBase
 from django.urls import Resolver404, resolve
 from django.views.decorators.csrf import csrf_exempt
 
+from .. import metrics
 from ..conf import motia_settings
 from ..context import FlowContext
 from ..execution import acondition_passes, arun_handler, condition_passes, is_async, run_coroutine, run_handler
@@ -224,6 +225,7 @@ class _Execution:
         return response
 
     def record(self, status: int) -> None:
+        metrics.http_request_ended(self.binding, status, time.perf_counter() - self.started, self.error)
         if motia_settings().TRACING:
             records.record_http(
                 trace_id=self.trace_id, step=self.binding.step.name, binding=self.binding.key,

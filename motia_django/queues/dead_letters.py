@@ -11,6 +11,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Min
 
+from .. import metrics
 from ..integrations import announce_dead_letter, announce_replay
 from ..models import DeadLetter, Execution
 from ..registry import Binding, get_registry
@@ -26,6 +27,7 @@ class UnknownBinding(LookupError):
 def bury(binding: Binding, envelope: dict[str, Any], error: BaseException, attempts: int) -> DeadLetter:
     first = Execution.objects.filter(message_id=envelope["id"], binding=binding.key).aggregate(
         first=Min("started_at"))["first"]
+    metrics.dead_letter_written(binding)
     if first is None and envelope.get("enqueuedAt"):
         first = datetime.fromtimestamp(envelope["enqueuedAt"], tz=UTC)
     letter = DeadLetter.objects.create(

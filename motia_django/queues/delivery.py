@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import transaction
 
+from .. import metrics
 from ..conf import motia_settings
 from ..context import FlowContext
 from ..execution import (
@@ -243,6 +244,8 @@ class Delivery:
 
         def end(status: str, outcome: Outcome, error: BaseException | None = None, delay: float = 0.0) -> Result:
             self._status, self._error = status, error
+            metrics.attempt_ended(self.binding, status, time.perf_counter() - self._started, self.envelope, number,
+                                  fifo=self.fifo)
             return Result(outcome, delay=delay, error=error, attempt=number)
 
         if number > self.policy.max_attempts:
