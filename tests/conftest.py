@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import socket
 import sys
 import time
@@ -42,6 +43,16 @@ def require_service(name: str, host: str, port: int) -> None:
     if IN_CI:
         pytest.fail(f"{name} at {host}:{port} is down, and CI must not skip service tests")
     pytest.skip(f"{name} at {host}:{port} is not running")
+
+
+def require_tool(tool: str) -> str:
+    """The path of ``tool``; outside CI a missing tool skips the test, in CI it fails it."""
+    path = shutil.which(tool)
+    if path is None:
+        if IN_CI:
+            pytest.fail(f"{tool} is not installed, and CI must not skip the tests that need it")
+        pytest.skip(f"{tool} is not installed")
+    return path
 
 
 def database_url() -> str:

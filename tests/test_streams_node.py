@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import threading
 import time
@@ -16,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import IN_CI, ROOT, Process, clock_off, start_uvicorn
+from .conftest import ROOT, Process, clock_off, require_tool, start_uvicorn
 from .test_streams import write, ws_url
 from .test_streams_redis import enqueue, redis_layer, served  # noqa: F401  (fixtures)
 
@@ -27,19 +26,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.services]
 NODE_DIR = ROOT / "tests" / "node"
 
 
-def _require(tool: str) -> str:
-    path = shutil.which(tool)
-    if path is None:
-        if IN_CI:
-            pytest.fail(f"{tool} is not installed, and CI must not skip the Motia client test")
-        pytest.skip(f"{tool} is not installed")
-    return path
-
-
 @pytest.fixture(scope="session")
 def node_client() -> list[str]:
     """``node watch.mjs``, after ``npm ci`` from the lock file if the client is not installed yet."""
-    node, npm = _require("node"), _require("npm")
+    node, npm = require_tool("node"), require_tool("npm")
     if not (NODE_DIR / "node_modules" / "@motiadev" / "stream-client-node").is_dir():
         done = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=NODE_DIR, capture_output=True, text=True,
                               timeout=300)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -26,7 +25,7 @@ from motia_django.node import bridge
 from motia_django.registry import Registry
 from motia_django.state.manager import StateManager
 
-from .conftest import IN_CI, ROOT, Process, start_uvicorn, wait_until
+from .conftest import ROOT, Process, require_tool, start_uvicorn, wait_until
 
 Worker = Callable[..., Process]
 
@@ -35,22 +34,13 @@ TS_BROKEN = ROOT / "tests" / "ts_broken_steps"
 EXTRA_STEPS = os.pathsep.join([str(TS_STEPS), str(TS_BROKEN)])
 
 
-def _require(tool: str) -> str:
-    path = shutil.which(tool)
-    if path is None:
-        if IN_CI:
-            pytest.fail(f"{tool} is not installed, and CI must not skip the TypeScript step tests")
-        pytest.skip(f"{tool} is not installed")
-    return path
-
-
 @pytest.fixture(scope="session")
 def node_runtime() -> None:
     """Node, with ``motia_django/node``'s dependencies installed (``npm ci`` from the lock file if missing)."""
-    _require("node")
+    require_tool("node")
     if all((bridge.PACKAGE_DIR / "node_modules" / m).is_dir() for m in bridge.REQUIRED_MODULES):
         return
-    done = subprocess.run([_require("npm"), "ci", "--no-audit", "--no-fund"], cwd=bridge.PACKAGE_DIR,
+    done = subprocess.run([require_tool("npm"), "ci", "--no-audit", "--no-fund"], cwd=bridge.PACKAGE_DIR,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, f"npm ci failed:\n{done.stdout}\n{done.stderr}"
 
