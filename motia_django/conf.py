@@ -84,6 +84,9 @@ class MotiaSettings:
     #: Take a client's ``X-Trace-Id`` header as the trace id (only behind a gateway that
     #: sets it itself); otherwise only a valid W3C ``traceparent`` continues a trace.
     TRUST_TRACE_HEADER: bool = False
+    #: Run ``REST_FRAMEWORK``'s default authentication, permission and throttle classes on every HTTP
+    #: step that names none of its own; off, such steps stay open, as before (``docs/security.md``).
+    HTTP_DRF_DEFAULTS: bool = False
     #: Path of the stream WebSocket endpoint (Motia clients connect to the server root).
     STREAM_WEBSOCKET_PATH: str = "/"
     #: Frames queued for one WebSocket before a client too slow to read them is

@@ -1,18 +1,21 @@
 """One validator for every schema a step declares: HTTP bodies, responses and queue input.
 
-A schema is either a pydantic model class or a JSON Schema dict; both are
-compiled once and report violations in the same shape.
+A schema is a pydantic model class, a JSON Schema dict or a Django REST
+framework ``Serializer`` class; all are compiled once and report violations in
+the same shape.  A serializer is recognised without importing DRF (a step file
+that names one has imported it), so this module stays importable without Django.
 """
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Any
 
 import jsonschema
 import pydantic
 
-__all__ = ["FieldError", "Schema", "SchemaViolation", "compile_schema", "schema_to_json_schema"]
+__all__ = ["FieldError", "Schema", "SchemaViolation", "compile_schema", "is_serializer_class", "schema_to_json_schema"]
 
 
 @dataclass(frozen=True)
@@ -32,25 +35,52 @@ class SchemaViolation(ValueError):
         super().__init__("; ".join(f"{e.path or '<root>'}: {e.message}" for e in errors))
 
 
+def is_serializer_class(source: Any) -> bool:
+    """Whether ``source`` is a DRF serializer class."""
+    serializers = sys.modules.get("rest_framework.serializers")
+    return serializers is not None and isinstance(source, type) and issubclass(source, serializers.BaseSerializer)
+
+
+def _serializer_errors(errors: Any, path: str = "") -> list[FieldError]:
+    """DRF's nested ``{field: [messages]}`` (lists for ``many=True``) as dotted paths."""
+    if isinstance(errors, dict):
+        return [e for key, value in errors.items()
+                for e in _serializer_errors(value, f"{path}.{key}" if path else str(key))]
+    if isinstance(errors, list) and errors and all(isinstance(item, str) for item in errors):
+        return [FieldError("" if path == "non_field_errors" else path, str(item)) for item in errors]
+    if isinstance(errors, list):
+        return [e for index, value in enumerate(errors)
+                for e in _serializer_errors(value, f"{path}.{index}" if path else str(index))]
+    return [FieldError(path, str(errors))]
+
+
 class Schema:
-    """A compiled schema: ``validate`` raises :class:`SchemaViolation`."""
+    """A compiled schema: ``validate`` raises :class:`SchemaViolation`, else returns what the step gets."""
 
     def __init__(self, source: Any) -> None:
         self.source = source
+        self.serializer: type[Any] | None = source if is_serializer_class(source) else None
+        self._adapter: pydantic.TypeAdapter[Any] | None = None
+        self._validator: jsonschema.protocols.Validator | None = None
         if isinstance(source, type) and issubclass(source, pydantic.BaseModel):
-            self._adapter: pydantic.TypeAdapter[Any] | None = pydantic.TypeAdapter(source)
-            self._validator: jsonschema.protocols.Validator | None = None
+            self._adapter = pydantic.TypeAdapter(source)
         elif isinstance(source, dict):
             cls = jsonschema.validators.validator_for(source, default=jsonschema.Draft202012Validator)
             _check_schema(cls, source)
-            self._adapter = None
             self._validator = cls(source, format_checker=cls.FORMAT_CHECKER)
-        else:
+        elif self.serializer is None:
             raise TypeError(
-                f"a schema must be a pydantic model class or a JSON Schema dict, not {type(source).__name__}"
+                "a schema must be a pydantic model class, a JSON Schema dict or a DRF Serializer class, "
+                f"not {type(source).__name__}"
             )
 
-    def validate(self, value: Any) -> None:
+    def validate(self, value: Any) -> Any:
+        """The value itself, or a serializer's ``validated_data`` (a serializer may query the database)."""
+        if self.serializer is not None:
+            serializer = self.serializer(data=value)
+            if not serializer.is_valid():
+                raise SchemaViolation(_serializer_errors(serializer.errors))
+            return serializer.validated_data
         if self._adapter is not None:
             try:
                 self._adapter.validate_python(value)
@@ -58,13 +88,18 @@ class Schema:
                 raise SchemaViolation(
                     [FieldError(".".join(map(str, e["loc"])), e["msg"]) for e in exc.errors()]
                 ) from None
-            return
+            return value
         assert self._validator is not None
         errors = sorted(self._validator.iter_errors(value), key=lambda e: list(map(str, e.absolute_path)))
         if errors:
             raise SchemaViolation([FieldError(".".join(map(str, e.absolute_path)), e.message) for e in errors])
+        return value
 
     def json_schema(self) -> dict[str, Any]:
+        if self.serializer is not None:
+            from rest_framework.schemas.openapi import AutoSchema
+
+            return {"title": self.serializer.__name__, **AutoSchema().map_serializer(self.serializer())}
         if self._adapter is not None:
             return self._adapter.json_schema()
         return dict(self.source)
@@ -94,11 +129,12 @@ def compile_schema(source: Any) -> Schema | None:
 
 
 def schema_to_json_schema(schema: Any) -> dict[str, Any] | None:
-    """The JSON Schema dict of a pydantic model class or a JSON Schema dict; ``None`` for anything else.
+    """The JSON Schema dict of a pydantic model class, a JSON Schema dict or a serializer; ``None`` otherwise.
 
     As in Motia, where a value that is no schema (``None``, a callable) simply has no JSON Schema.
     A dict that is not a valid JSON Schema raises ``SchemaError``.
     """
-    if isinstance(schema, dict) or (isinstance(schema, type) and issubclass(schema, pydantic.BaseModel)):
+    if (isinstance(schema, dict) or (isinstance(schema, type) and issubclass(schema, pydantic.BaseModel))
+            or is_serializer_class(schema)):
         return Schema(schema).json_schema()
     return None

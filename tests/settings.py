@@ -60,6 +60,10 @@ MOTIA["OUTAGE_PATIENCE"] = float(os.environ.get("MOTIA_OUTAGE_PATIENCE", "30"))
 MOTIA["HTTP_STREAM_BUFFER"] = int(os.environ.get("MOTIA_HTTP_STREAM_BUFFER", "16"))
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
+# -- Django REST framework on HTTP steps (tests/test_drf_policies.py) ----------------------
+#: The ``drf-`` steps authenticate with DRF's tokens.
+INSTALLED_APPS = [*INSTALLED_APPS, "rest_framework.authtoken"]  # noqa: F405
+
 # -- streams (tests/test_streams*.py) -------------------------------------------------------
 MOTIA["STREAMS"] = {"announcements": {"can_access": "tests.app_steps.streams.support.signed_in"}}
 #: ``MOTIA_TEST_STREAM_AUTHENTICATE=""`` serves without a hook: the session's user is the auth context.

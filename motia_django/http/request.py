@@ -55,7 +55,8 @@ def accepts_media_type(content_type: str, accepted: list[str] | None) -> bool:
 class DjangoApiRequest(ApiRequest[Any]):
     """An ``ApiRequest`` that reads headers and query params from Django only when a step asks."""
 
-    def __init__(self, request: HttpRequest, path_params: dict[str, str], body: object, raw: bytes) -> None:
+    def __init__(self, request: HttpRequest, path_params: dict[str, str], body: object, raw: bytes,
+                 user: Any = None, auth: Any = None) -> None:
         # the dataclass __init__ is bypassed on purpose: headers and query params are lazy
         self._django = request
         self.path_params = path_params
@@ -63,6 +64,8 @@ class DjangoApiRequest(ApiRequest[Any]):
         self.raw_body = raw
         self.method = request.method or "GET"
         self.path = request.path
+        self.user = user
+        self.auth = auth
 
     @cached_property
     def headers(self) -> Headers:  # type: ignore[override]
@@ -86,7 +89,7 @@ def _reject_lone_surrogates(body: object) -> None:
 
 
 def build_api_request(request: HttpRequest, path_params: dict[str, str],
-                      content_types: list[str] | None = None) -> ApiRequest[Any]:
+                      content_types: list[str] | None = None, user: Any = None, auth: Any = None) -> ApiRequest[Any]:
     """Parse JSON bodies (or keep the other ``content_types`` raw), query params and headers."""
     if isinstance(request, WSGIRequest) and not request.META.get("CONTENT_LENGTH"):
         raw = b""  # what Django would read: under WSGI a body needs a length
@@ -109,4 +112,4 @@ def build_api_request(request: HttpRequest, path_params: dict[str, str],
                 _reject_lone_surrogates(body)
         else:
             body = raw
-    return DjangoApiRequest(request, path_params, body, raw)
+    return DjangoApiRequest(request, path_params, body, raw, user, auth)

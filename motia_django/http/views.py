@@ -18,9 +18,9 @@ A sync chain runs inside ``transaction.atomic()`` for every database with
 view); an async chain is not wrapped, as Django refuses ``ATOMIC_REQUESTS`` for
 async views.
 
-Step routes are APIs called with tokens, not browser forms, so they are exempt
-from Django's CSRF check; a step that relies on session cookies should add its
-own check as step middleware.
+Django's CSRF middleware lets step routes through: they check CSRF as DRF does,
+only for a request whose user comes from the session cookie, and run a route's
+DRF policies before its middleware (:mod:`.auth`).
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ from ..schemas import Schema, SchemaViolation
 from ..steps.io import ApiResponse, MotiaHttpArgs
 from ..steps.triggers import ApiTrigger
 from ..tracing import records, trace_id_from_headers
+from .auth import Caller, identify, needs_sync_thread, policy_for
 from .middleware import AsyncEndpoint, SyncEndpoint, compose_async, compose_sync, global_middleware
 from .request import BodyTooLarge, MalformedBody, UnsupportedContentType, build_api_request
 from .response import json_response, normalize_response, render_response
@@ -89,16 +90,20 @@ class Chain:
 
 
 def _invalid_body(body: Schema | None, req: Any, ctx: FlowContext[Any]) -> ApiResponse[Any] | None:
+    """The 400 answer to a body breaking ``body_schema``; a serializer's handler gets its ``validated_data``."""
     if body is None:
         return None
+    request = req.request if isinstance(req, MotiaHttpArgs) else req
     try:
-        body.validate(req.request.body if isinstance(req, MotiaHttpArgs) else req.body)
+        validated = body.validate(request.body)
     except SchemaViolation as exc:
         return ApiResponse(
             400,
             {"error": "Request body failed validation", "errors": [e.as_dict() for e in exc.errors],
              "traceId": ctx.trace_id},
         )
+    if body.serializer is not None:
+        request.body = validated
     return None
 
 
@@ -123,8 +128,12 @@ def chain_for(binding: Binding, global_paths: tuple[str, ...]) -> Chain:
             raise _ConditionFailed
         return run_handler(step, req, ctx)
 
+    #: a serializer may query the database (a ``ModelSerializer``'s unique fields): not on the event loop
+    validate_async = (sync_to_async(_invalid_body, thread_sensitive=True) if body is not None and body.serializer
+                      else None)
+
     async def aendpoint(req: Any, ctx: FlowContext[Any]) -> Any:
-        invalid = _invalid_body(body, req, ctx)
+        invalid = await validate_async(body, req, ctx) if validate_async else _invalid_body(body, req, ctx)
         if invalid is not None:
             return invalid
         if condition is not None and not await acondition_passes(condition, _condition_input(req), ctx):
@@ -233,13 +242,23 @@ class _Execution:
                 duration_ms=(time.perf_counter() - self.started) * 1000, error=self.error,
             )
 
-    def context(self, request: HttpRequest, path_params: dict[str, str],
-                stream: HttpStreamResponse) -> FlowContext[Any] | HttpResponseBase:
+    def identify(self, request: HttpRequest, path_params: dict[str, str]) -> Caller | HttpResponseBase:
+        """Who calls (sync: it may query the database), or the 401/403/429 answer."""
+        return identify(request, policy_for(self.binding), path_params, self.trace_id)
+
+    async def aidentify(self, request: HttpRequest, path_params: dict[str, str]) -> Caller | HttpResponseBase:
+        """:meth:`identify` from async code: in a sync thread when it may reach the database."""
+        if needs_sync_thread(request, policy_for(self.binding)):
+            return await sync_to_async(self.identify, thread_sensitive=True)(request, path_params)
+        return self.identify(request, path_params)
+
+    def context(self, request: HttpRequest, path_params: dict[str, str], stream: HttpStreamResponse,
+                caller: Caller) -> FlowContext[Any] | HttpResponseBase:
         """The handler's context, or the 400/413/415 answer to a body that cannot be read."""
         trigger = self.binding.trigger
         assert isinstance(trigger, ApiTrigger)
         try:
-            api_request = build_api_request(request, path_params, trigger.content_types)
+            api_request = build_api_request(request, path_params, trigger.content_types, caller.user, caller.auth)
         except UnsupportedContentType as exc:
             accepted = trigger.content_types or ["application/json"]
             return json_response(415, {"error": f"Unsupported content type {str(exc) or '(none)'!r}",
@@ -272,8 +291,11 @@ class _Execution:
 
 def _serve_sync(request: HttpRequest, binding: Binding, chain: Chain, path_params: dict[str, str]) -> HttpResponseBase:
     execution = _Execution.begin(request, binding, chain)
+    caller = execution.identify(request, path_params)
+    if isinstance(caller, HttpResponseBase):
+        return execution.end(caller)
     stream = HttpStreamResponse()
-    ctx = execution.context(request, path_params, stream)
+    ctx = execution.context(request, path_params, stream, caller)
     if isinstance(ctx, HttpResponseBase):
         return execution.end(ctx)
     atomic = [alias for alias, options in connections.settings.items() if options["ATOMIC_REQUESTS"]]
@@ -302,10 +324,13 @@ async def _serve_async(
     request: HttpRequest, binding: Binding, chain: Chain, path_params: dict[str, str]
 ) -> HttpResponseBase:
     execution = _Execution.begin(request, binding, chain)
+    caller = await execution.aidentify(request, path_params)
+    if isinstance(caller, HttpResponseBase):
+        return execution.end(caller)
     served_by_asgi = isinstance(request, ASGIRequest)
     stream = HttpStreamResponse(asyncio.get_running_loop() if served_by_asgi else None,
                                 motia_settings().HTTP_STREAM_BUFFER)
-    ctx = execution.context(request, path_params, stream)
+    ctx = execution.context(request, path_params, stream, caller)
     if isinstance(ctx, HttpResponseBase):
         return execution.end(ctx)
     if not served_by_asgi:

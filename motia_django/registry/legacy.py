@@ -48,7 +48,9 @@ _STEP_KEYS = {
 #: Keys that move into the trigger, per step kind.
 _TRIGGER_KEYS: dict[str, frozenset[str]] = {
     "api": frozenset({"path", "method", "bodySchema", "body_schema", "responseSchema", "response_schema",
-                      "queryParams", "query_params", "middleware"}),
+                      "queryParams", "query_params", "middleware", "authenticationClasses",
+                      "authentication_classes", "permissionClasses", "permission_classes", "throttleClasses",
+                      "throttle_classes"}),
     "event": frozenset({"subscribes", "input"}),
     "cron": frozenset({"cron"}),
     "noop": frozenset(),
@@ -225,7 +227,8 @@ def _request_dict(args: MotiaHttpArgs[Any]) -> dict[str, Any]:
     """The request as 0.x handlers read it; middleware may add keys, which the handler then sees."""
     request = args.request
     return {"body": request.body, "pathParams": dict(request.path_params),
-            "queryParams": dict(request.query_params), "headers": request.headers}
+            "queryParams": dict(request.query_params), "headers": request.headers,
+            "user": request.user, "auth": request.auth}
 
 
 def _response_dict(result: Any) -> Any:

@@ -84,7 +84,9 @@ class ApiRequest(Generic[TBody]):
 
     ``body`` is the parsed JSON for JSON requests (``None`` when empty) and the
     raw bytes otherwise; ``raw_body`` always holds the bytes, and ``request_body``
-    the same bytes as a :class:`RequestBody` to read in chunks.
+    the same bytes as a :class:`RequestBody` to read in chunks.  ``user`` is the
+    caller (Django's user, anonymous when nobody signed in) and ``auth`` what the
+    route's DRF authentication returned with it (a token), else ``None``.
     """
 
     path_params: dict[str, str] = field(default_factory=dict)
@@ -94,6 +96,8 @@ class ApiRequest(Generic[TBody]):
     method: str = ""
     path: str = ""
     raw_body: bytes = b""
+    user: Any = None
+    auth: Any = None
 
     @property
     def request_body(self) -> RequestBody:
@@ -156,6 +160,14 @@ class MotiaHttpArgs(Generic[TBody]):
     @property
     def request_body(self) -> RequestBody:
         return self.request.request_body
+
+    @property
+    def user(self) -> Any:
+        return self.request.user
+
+    @property
+    def auth(self) -> Any:
+        return self.request.auth
 
     def get(self, key: str, default: Any = None) -> Any:
         """Dict-style access for handlers written against dict inputs."""

@@ -112,6 +112,11 @@ class ApiTrigger(_TriggerModel):
     #: Media types a request body may have (``"text/*"``, ``"*/*"``); JSON only when unset.
     #: A body of another type (or with no ``Content-Type``) is refused with 415.
     content_types: list[str] | None = None
+    #: Django REST framework policies (classes or dotted paths), run before the middleware as an
+    #: ``APIView`` runs them; ``None`` falls back to ``REST_FRAMEWORK`` only under ``MOTIA["HTTP_DRF_DEFAULTS"]``.
+    authentication_classes: list[Any] | None = None
+    permission_classes: list[Any] | None = None
+    throttle_classes: list[Any] | None = None
 
     _body: Schema | None = PrivateAttr(default=None)
     _responses: dict[int, Schema] = PrivateAttr(default_factory=dict)
@@ -135,6 +140,25 @@ class ApiTrigger(_TriggerModel):
             if not _MEDIA_TYPE.match(media):
                 raise ValueError(f"content type {media!r} is not a media type like 'text/plain', 'text/*' or '*/*'")
         return [media.lower() for media in value]
+
+    @field_validator("authentication_classes", "permission_classes", "throttle_classes", mode="before")
+    @classmethod
+    def _policy_classes(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, str | type) or not isinstance(value, list | tuple):
+            raise ValueError("must be a list of classes or dotted paths, like [IsAuthenticated]")
+        for item in value:
+            if not isinstance(item, type) and not (isinstance(item, str) and "." in item):
+                raise ValueError(f"{item!r} is neither a class nor a dotted path like "
+                                 "'rest_framework.permissions.IsAuthenticated'")
+        return list(value)
+
+    @property
+    def has_drf_policy(self) -> bool:
+        """Whether the trigger names any DRF policy of its own (an empty list counts: it turns one off)."""
+        return any(v is not None for v in (self.authentication_classes, self.permission_classes,
+                                           self.throttle_classes))
 
     @field_validator("path")
     @classmethod
@@ -282,8 +306,12 @@ def http(
     middleware: list[Callable[..., Any]] | None = None,
     condition: TriggerCondition | None = None,
     content_types: list[str] | None = None,
+    authentication_classes: list[Any] | None = None,
+    permission_classes: list[Any] | None = None,
+    throttle_classes: list[Any] | None = None,
 ) -> ApiTrigger:
-    """An HTTP trigger: ``http("GET", "/todos/:id")``; ``content_types`` admits bodies other than JSON."""
+    """An HTTP trigger: ``http("GET", "/todos/:id")``; ``content_types`` admits bodies other than JSON;
+    the ``*_classes`` are Django REST framework policies (``docs/http.md``)."""
     return ApiTrigger(
         method=method,
         path=path,
@@ -293,6 +321,9 @@ def http(
         middleware=middleware,
         condition=condition,
         content_types=content_types,
+        authentication_classes=authentication_classes,
+        permission_classes=permission_classes,
+        throttle_classes=throttle_classes,
     )
 
 

@@ -15,8 +15,12 @@ from collections.abc import Iterable
 from http import HTTPStatus
 from typing import Any
 
+from django.conf import settings
+from rest_framework.authentication import BasicAuthentication, SessionAuthentication, TokenAuthentication
+
 from .. import __version__
 from ..conf import motia_settings
+from ..http.auth import policy_for
 from ..registry import Binding, Registry
 from ..schemas import Schema
 from ..steps.triggers import ApiTrigger
@@ -52,6 +56,29 @@ _ERROR_RESPONSES = {
 }
 
 
+_POLICY_RESPONSES = {
+    401: "Not authenticated, or the credentials were refused (see `WWW-Authenticate`)",
+    403: "Authenticated but not permitted, or a session request failed the CSRF check",
+    429: "Throttled (see `Retry-After`)",
+}
+
+
+def _security_scheme(authenticator: type) -> tuple[str, dict[str, Any]] | None:
+    """The OpenAPI security scheme of a DRF authentication class; ``None`` for one it cannot describe."""
+    if issubclass(authenticator, TokenAuthentication):
+        keyword = str(getattr(authenticator, "keyword", "Token"))
+        if keyword.lower() == "bearer":
+            return "bearerAuth", {"type": "http", "scheme": "bearer"}
+        return f"{keyword.lower()}Auth", {"type": "apiKey", "in": "header", "name": "Authorization",
+                                          "description": f"`{keyword} <key>`"}
+    if issubclass(authenticator, SessionAuthentication):
+        return "sessionAuth", {"type": "apiKey", "in": "cookie", "name": settings.SESSION_COOKIE_NAME,
+                               "description": "A signed-in session; unsafe methods also need `X-CSRFToken`"}
+    if issubclass(authenticator, BasicAuthentication):
+        return "basicAuth", {"type": "http", "scheme": "basic"}
+    return None
+
+
 def openapi_path(path: str) -> str:
     """``/todos/:id`` and ``/todos/{id}`` both become ``/todos/{id}``."""
     return _PARAM.sub(lambda m: "{" + (m.group(1) or m.group(2)) + "}", path)
@@ -67,6 +94,20 @@ class _Components:
 
     def __init__(self) -> None:
         self.schemas: dict[str, Any] = {"Error": copy.deepcopy(ERROR_SCHEMA)}
+        self.security_schemes: dict[str, Any] = {}
+
+    def security(self, binding: Binding) -> list[dict[str, list[str]]] | None:
+        """The route's security requirements (one alternative per authentication class), ``None`` if open."""
+        policy = policy_for(binding)
+        if policy is None:
+            return None
+        requirements: list[dict[str, list[str]]] = []
+        for authenticator in policy.authentication_classes:
+            found = _security_scheme(authenticator)
+            if found is not None:
+                self.security_schemes.setdefault(found[0], found[1])
+                requirements.append({found[0]: []})
+        return requirements
 
     def schema(self, compiled: Schema, fallback_name: str) -> dict[str, Any]:
         """A step schema as it can stand inside the document.
@@ -218,6 +259,11 @@ def _operation(binding: Binding, operation_id: str, param_names: list[str], comp
         responses["default"] = {"description": "What the handler returns (no response_schema declared for it)"}
     error = {"$ref": "#/components/schemas/Error"}
     errors = dict(_ERROR_RESPONSES)
+    security = components.security(binding)
+    if security is not None:
+        errors.update(_POLICY_RESPONSES)
+        if security:
+            operation["security"] = security
     if trigger.condition is not None:
         errors[condition_status] = "The trigger's condition did not accept the request"
     for status, description in errors.items():
@@ -255,6 +301,8 @@ def openapi_document(registry: Registry, base_url: str = "/", *, title: str = "M
         "paths": dict(sorted(paths.items())),
         "components": {"schemas": components.schemas},
     }
+    if components.security_schemes:
+        document["components"]["securitySchemes"] = dict(sorted(components.security_schemes.items()))
     if tags:
         document["tags"] = [{"name": tag} for tag in sorted(tags)]
     return document
