@@ -27,7 +27,7 @@ class MotiaSettings:
     #: Dotted paths of step middleware ``(req, ctx, next_handler)`` run before
     #: every HTTP step's own middleware.
     MIDDLEWARE: tuple[str, ...] = ()
-    #: ``"plain"`` or ``"json"``: how ``ctx.logger`` records are printed.
+    #: ``"plain"`` or ``"json"``: how ``ctx.logger`` records print without a ``LOGGING`` handler, and in a worker's log.
     LOG_FORMAT: str = "plain"
     #: Status returned when an HTTP trigger's ``condition`` is false (422, as Motia's engine answers).
     HTTP_CONDITION_FAILED_STATUS: int = 422
