@@ -96,6 +96,9 @@ class MotiaSettings:
     #: the database: one that missed a change (its frame was lost) gets a fresh
     #: ``sync``.  0 turns the checks off.
     STREAM_RESYNC_INTERVAL: float = 30.0
+    #: With ``DEBUG`` on, sign a browser on this machine (loopback address and host, no proxy) into the
+    #: workbench as the staff user ``motia-dev``, so no superuser has to be created first.
+    DEV_LOGIN: bool = True
     #: Serve the workbench's OpenAPI document (``openapi.json``) to anyone, not only to staff.
     OPENAPI_PUBLIC: bool = False
     #: Dotted paths of the DRF permission classes of the operator REST API

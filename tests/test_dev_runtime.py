@@ -174,3 +174,39 @@ def test_a_burst_of_enqueues_is_all_handled(tmp_path: Path) -> None:
         assert (_get(f"{base}/burst") or httpx.Response(500)).status_code == 200
     finally:
         proc.stop()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("debug", "address", "host", "headers", "signed_in"), [
+    (True, "127.0.0.1", "127.0.0.1:3111", {}, True),
+    (True, "::1", "localhost:3111", {}, True),
+    (False, "127.0.0.1", "127.0.0.1:3111", {}, False),
+    (True, "10.1.2.3", "127.0.0.1:3111", {}, False),
+    (True, "127.0.0.1", "testserver", {}, False),
+    (True, "127.0.0.1", "127.0.0.1:3111", {"HTTP_X_FORWARDED_FOR": "203.0.113.9"}, False),
+])
+def test_the_workbench_signs_in_a_dev_user_only_for_a_local_debug_server(
+        debug: bool, address: str, host: str, headers: dict[str, str], signed_in: bool) -> None:
+    from django.contrib.auth import get_user_model
+    from django.test import Client, override_settings
+
+    with override_settings(DEBUG=debug, ALLOWED_HOSTS=["*"]):
+        response = Client(REMOTE_ADDR=address).get("/admin/motia/", HTTP_HOST=host, **headers)
+        again = Client(REMOTE_ADDR=address).get("/admin/motia/flows/", HTTP_HOST=host, **headers)
+    users = get_user_model().objects.filter(username="motia-dev")
+    if signed_in:
+        assert (response.status_code, again.status_code) == (200, 200)
+        [user] = users
+        assert user.is_staff and not user.has_usable_password()
+    else:
+        assert response.status_code == 302 and "/admin/login/" in response["Location"]
+        assert not users.exists()
+
+
+@pytest.mark.django_db
+def test_the_dev_login_can_be_turned_off() -> None:
+    from django.test import Client, override_settings
+
+    with override_settings(DEBUG=True, ALLOWED_HOSTS=["*"], MOTIA={"DEV_LOGIN": False}):
+        response = Client(REMOTE_ADDR="127.0.0.1").get("/admin/motia/", HTTP_HOST="127.0.0.1:3111")
+    assert response.status_code == 302
