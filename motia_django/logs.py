@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from typing import Any
 
 __all__ = [
-    "FallbackHandler", "JsonFormatter", "PlainFormatter", "StepLogger", "StepRecordFormatter", "StoredLogHandler",
-    "format_step_records", "formatter_for", "install_default_handler",
+    "DEV_CONSOLE_ENV", "FallbackHandler", "JsonFormatter", "PlainFormatter", "StepLogger", "StepRecordFormatter",
+    "StoredLogHandler",
+    "echo_step_records", "format_step_records", "formatter_for", "install_default_handler",
 ]
 
 STEP_LOGGER_NAME = "motia.steps"
@@ -190,6 +192,20 @@ def install_default_handler(log_format: str) -> None:
     motia.addHandler(handler)
     if motia.level == logging.NOTSET:
         motia.setLevel(logging.INFO)
+
+
+#: Set by ``motia_dev`` for its worker and beat: their step records go to the terminal, the rest to their log file.
+DEV_CONSOLE_ENV = "MOTIA_DEV_CONSOLE"
+
+
+def echo_step_records(log_format: str) -> None:
+    """Print step records on the terminal too, and log Python warnings instead of printing them (``motia_dev``)."""
+    steps = logging.getLogger(STEP_LOGGER_NAME)
+    if not any(isinstance(h, logging.StreamHandler) and h.stream is sys.__stderr__ for h in steps.handlers):
+        console = logging.StreamHandler(sys.__stderr__)  # not sys.stderr: Celery redirects that into the log
+        console.setFormatter(formatter_for(log_format))
+        steps.addHandler(console)
+    logging.captureWarnings(True)
 
 
 def format_step_records(handlers: list[logging.Handler], log_format: str) -> None:

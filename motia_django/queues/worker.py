@@ -10,13 +10,14 @@ Django is set up and before the worker builds its bootsteps.
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from celery import bootsteps
 from celery.signals import after_setup_logger, celeryd_after_setup, celeryd_init, worker_process_shutdown
 
 from ..conf import motia_settings
-from ..logs import format_step_records
+from ..logs import DEV_CONSOLE_ENV, echo_step_records, format_step_records
 from ..registry import get_registry
 from ..tracing.recorder import flush
 from .app import init_app, is_initialised
@@ -72,7 +73,10 @@ def flush_execution_records(**kwargs: Any) -> None:
 
 def format_worker_log(logger: logging.Logger, **kwargs: Any) -> None:
     """``after_setup_logger``: step lines in the worker's log (``--logfile``) keep their step and trace id."""
-    format_step_records(logger.handlers, motia_settings().LOG_FORMAT)
+    log_format = motia_settings().LOG_FORMAT
+    format_step_records(logger.handlers, log_format)
+    if os.environ.get(DEV_CONSOLE_ENV):
+        echo_step_records(log_format)
 
 
 def connect() -> None:
