@@ -27,7 +27,7 @@ class MotiaSettings:
     #: Dotted paths of step middleware ``(req, ctx, next_handler)`` run before
     #: every HTTP step's own middleware.
     MIDDLEWARE: tuple[str, ...] = ()
-    #: ``"plain"`` or ``"json"``: how ``ctx.logger`` records are printed.
+    #: ``"plain"`` or ``"json"``: how ``ctx.logger`` records print without a ``LOGGING`` handler, and in a worker's log.
     LOG_FORMAT: str = "plain"
     #: Status returned when an HTTP trigger's ``condition`` is false (422, as Motia's engine answers).
     HTTP_CONDITION_FAILED_STATUS: int = 422
@@ -99,6 +99,9 @@ class MotiaSettings:
     #: the database: one that missed a change (its frame was lost) gets a fresh
     #: ``sync``.  0 turns the checks off.
     STREAM_RESYNC_INTERVAL: float = 30.0
+    #: With ``DEBUG`` on, sign a browser on this machine (loopback address and host, no proxy) into the
+    #: workbench as the staff user ``motia-dev``, so no superuser has to be created first.
+    DEV_LOGIN: bool = True
     #: Serve the workbench's OpenAPI document (``openapi.json``) to anyone, not only to staff.
     OPENAPI_PUBLIC: bool = False
     #: Dotted paths of the DRF permission classes of the operator REST API

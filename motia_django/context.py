@@ -24,7 +24,7 @@ from .execution import (
 from .logs import StepLogger
 from .steps.io import ApiRequest, MotiaHttpArgs, TriggerInfo
 from .steps.triggers import TriggerType
-from .tracing.ids import new_trace_id
+from .tracing.ids import new_message_id, new_trace_id
 
 if TYPE_CHECKING:
     from .state.manager import StateManager
@@ -98,17 +98,25 @@ class FlowContext(Generic[TEnqueueData]):
         self._streams = streams
         self._logger: Any = logger
         self._pending: list[Pending[Any]] | None = None
+        self._execution_id: str | None = None
 
     @property
     def logger(self) -> StepLogger:
         """``ctx.logger``: the step's logger, carrying the trace id."""
         if self._logger is None:
-            self._logger = StepLogger(self.step_name, self.trace_id)
+            self._logger = StepLogger(self.step_name, self.trace_id, execution_id=self.execution_id)
         return self._logger  # type: ignore[no-any-return]
 
     @logger.setter
     def logger(self, value: StepLogger) -> None:
         self._logger = value
+
+    @property
+    def execution_id(self) -> str:
+        """An id of this one execution (made when first asked for), on every line ``ctx.logger`` writes."""
+        if self._execution_id is None:
+            self._execution_id = new_message_id()
+        return self._execution_id
 
     @property
     def step_name(self) -> str | None:

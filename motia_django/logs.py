@@ -1,17 +1,24 @@
-"""``ctx.logger``: stdlib logging with the trace id and step name on every record.
+"""``ctx.logger``: stdlib logging with the trace id, step and execution id on every record.
 
-Records go to the ``motia.steps`` logger.  Unless the project configures the
-``motia`` logger itself, the app installs a handler printing plain text or
-JSON lines (``MOTIA["LOG_FORMAT"]``).
+Records go to the ``motia.steps`` logger and propagate to the root logger, so
+the project's ``LOGGING`` (or Celery's ``--logfile``) decides where they go.
+Only while the root logger has no handler at all does the ``motia`` logger's
+fallback handler print them (plain text or JSON lines, ``MOTIA["LOG_FORMAT"]``):
+every record is printed once, never twice, never not at all.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import sys
 from typing import Any
 
-__all__ = ["JsonFormatter", "PlainFormatter", "StepLogger", "StoredLogHandler", "install_default_handler"]
+__all__ = [
+    "DEV_CONSOLE_ENV", "FallbackHandler", "JsonFormatter", "PlainFormatter", "StepLogger", "StepRecordFormatter",
+    "StoredLogHandler",
+    "echo_step_records", "format_step_records", "formatter_for", "install_default_handler",
+]
 
 STEP_LOGGER_NAME = "motia.steps"
 
@@ -19,11 +26,13 @@ STEP_LOGGER_NAME = "motia.steps"
 class StepLogger:
     """The logger a handler sees; accepts data positionally or as ``extra=``."""
 
-    __slots__ = ("_logger", "step", "trace_id")
+    __slots__ = ("_logger", "execution_id", "step", "trace_id")
 
-    def __init__(self, step: str | None, trace_id: str | None, logger: logging.Logger | None = None) -> None:
+    def __init__(self, step: str | None, trace_id: str | None, logger: logging.Logger | None = None,
+                 execution_id: str | None = None) -> None:
         self.step = step
         self.trace_id = trace_id
+        self.execution_id = execution_id
         self._logger = logger or logging.getLogger(STEP_LOGGER_NAME)
 
     def _log(self, level: int, message: Any, data: dict[str, Any] | None, kwargs: dict[str, Any]) -> None:
@@ -42,7 +51,8 @@ class StepLogger:
             message,
             exc_info=exc_info,
             stacklevel=3,
-            extra={"motia_step": self.step, "motia_trace_id": self.trace_id, "motia_data": fields},
+            extra={"motia_step": self.step, "motia_trace_id": self.trace_id,
+                   "motia_execution_id": self.execution_id, "motia_data": fields},
         )
 
     def debug(self, message: Any, data: dict[str, Any] | None = None, **kwargs: Any) -> None:
@@ -98,6 +108,7 @@ class JsonFormatter(logging.Formatter):
             "msg": record.getMessage(),
             "step": getattr(record, "motia_step", None),
             "traceId": getattr(record, "motia_trace_id", None),
+            "executionId": getattr(record, "motia_execution_id", None),
         }
         data = getattr(record, "motia_data", None)
         if data:
@@ -105,6 +116,38 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             payload["exc"] = self.formatException(record.exc_info)
         return json.dumps(payload, default=_json_default)
+
+
+def formatter_for(log_format: str) -> logging.Formatter:
+    """The formatter ``MOTIA["LOG_FORMAT"]`` names (``"plain"`` or ``"json"``)."""
+    return JsonFormatter() if log_format == "json" else PlainFormatter()
+
+
+class StepRecordFormatter(logging.Formatter):
+    """Step records in ``MOTIA["LOG_FORMAT"]``, every other record as ``inner`` formats it.
+
+    Put on the handlers Celery gives the root logger (``--logfile``), so a step's
+    line in the worker's log carries its step, trace id and data.
+    """
+
+    def __init__(self, inner: logging.Formatter | None, log_format: str) -> None:
+        super().__init__()
+        self.inner = inner or logging.Formatter()
+        self.steps = formatter_for(log_format)
+
+    def format(self, record: logging.LogRecord) -> str:
+        if hasattr(record, "motia_trace_id"):
+            return self.steps.format(record)
+        return self.inner.format(record)
+
+
+class FallbackHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Prints ``motia`` records to stderr only while the root logger has no handler to take them."""
+
+    def handle(self, record: logging.LogRecord) -> bool:
+        if logging.getLogger().handlers:
+            return False  # the record propagates to the root logger's handlers
+        return super().handle(record)
 
 
 class StoredLogHandler(logging.Handler):
@@ -136,12 +179,37 @@ def install_stored_handler() -> None:
 
 
 def install_default_handler(log_format: str) -> None:
-    """Give the ``motia`` logger a handler unless the project's LOGGING already did."""
-    root = logging.getLogger("motia")
-    if root.handlers:
+    """Give the ``motia`` logger its fallback handler unless the project's ``LOGGING`` configured it.
+
+    The logger keeps propagating: a project (or Celery) that handles the root
+    logger gets the records there, once.
+    """
+    motia = logging.getLogger("motia")
+    if motia.handlers:
         return
-    handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter() if log_format == "json" else PlainFormatter())
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    root.propagate = False
+    handler = FallbackHandler()
+    handler.setFormatter(formatter_for(log_format))
+    motia.addHandler(handler)
+    if motia.level == logging.NOTSET:
+        motia.setLevel(logging.INFO)
+
+
+#: Set by ``motia_dev`` for its worker and beat: their step records go to the terminal, the rest to their log file.
+DEV_CONSOLE_ENV = "MOTIA_DEV_CONSOLE"
+
+
+def echo_step_records(log_format: str) -> None:
+    """Print step records on the terminal too, and log Python warnings instead of printing them (``motia_dev``)."""
+    steps = logging.getLogger(STEP_LOGGER_NAME)
+    if not any(isinstance(h, logging.StreamHandler) and h.stream is sys.__stderr__ for h in steps.handlers):
+        console = logging.StreamHandler(sys.__stderr__)  # not sys.stderr: Celery redirects that into the log
+        console.setFormatter(formatter_for(log_format))
+        steps.addHandler(console)
+    logging.captureWarnings(True)
+
+
+def format_step_records(handlers: list[logging.Handler], log_format: str) -> None:
+    """Format step records on ``handlers`` with :class:`StepRecordFormatter` (idempotent)."""
+    for handler in handlers:  # a formatter of ours was named in the project's LOGGING: it stays
+        if not isinstance(handler.formatter, StepRecordFormatter | JsonFormatter | PlainFormatter):
+            handler.setFormatter(StepRecordFormatter(handler.formatter, log_format))

@@ -56,6 +56,7 @@ MOTIA["STEPS_DIRS"] += [d for d in os.environ.get("MOTIA_TEST_EXTRA_STEPS", "").
 MOTIA["VISIBILITY_TIMEOUT"] = 5
 MOTIA["TRACING"] = os.environ.get("MOTIA_TRACING", "on") == "on"
 MOTIA["RELAY_INTERVAL"] = 0.5
+MOTIA["LOG_FORMAT"] = os.environ.get("MOTIA_LOG_FORMAT", "plain")
 MOTIA["OUTAGE_PATIENCE"] = float(os.environ.get("MOTIA_OUTAGE_PATIENCE", "30"))
 MOTIA["HTTP_STREAM_BUFFER"] = int(os.environ.get("MOTIA_HTTP_STREAM_BUFFER", "16"))
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

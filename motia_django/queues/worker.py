@@ -10,11 +10,14 @@ Django is set up and before the worker builds its bootsteps.
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from celery import bootsteps
-from celery.signals import celeryd_after_setup, celeryd_init, worker_process_shutdown
+from celery.signals import after_setup_logger, celeryd_after_setup, celeryd_init, worker_process_shutdown
 
+from ..conf import motia_settings
+from ..logs import DEV_CONSOLE_ENV, echo_step_records, format_step_records
 from ..registry import get_registry
 from ..tracing.recorder import flush
 from .app import init_app, is_initialised
@@ -22,7 +25,9 @@ from .broker import tune
 from .names import queues_of
 from .relay import Relay
 
-__all__ = ["RelayStep", "connect", "consume_step_queues", "flush_execution_records", "on_worker_init"]
+__all__ = [
+    "RelayStep", "connect", "consume_step_queues", "flush_execution_records", "format_worker_log", "on_worker_init",
+]
 
 logger = logging.getLogger("motia.queues")
 
@@ -66,7 +71,16 @@ def flush_execution_records(**kwargs: Any) -> None:
     flush()
 
 
+def format_worker_log(logger: logging.Logger, **kwargs: Any) -> None:
+    """``after_setup_logger``: step lines in the worker's log (``--logfile``) keep their step and trace id."""
+    log_format = motia_settings().LOG_FORMAT
+    format_step_records(logger.handlers, log_format)
+    if os.environ.get(DEV_CONSOLE_ENV):
+        echo_step_records(log_format)
+
+
 def connect() -> None:
+    after_setup_logger.connect(format_worker_log, dispatch_uid="motia-worker-log")
     celeryd_init.connect(on_worker_init, dispatch_uid="motia-worker-init")
     celeryd_after_setup.connect(consume_step_queues, dispatch_uid="motia-step-queues")
     worker_process_shutdown.connect(flush_execution_records, dispatch_uid="motia-flush-records")

@@ -1,9 +1,13 @@
 """``manage.py motia_dev``: the ASGI server, a Celery worker and beat in one terminal.
 
-Each runs as a child process; Ctrl-C (or SIGTERM) stops them all, and if one of
-them dies the others are stopped too and the command fails with the name and
-exit status of the one that died.  When a step file changes, all three are
-restarted so they load the new steps (``--no-reload`` to keep them running).
+It prints one summary (the app's URLs, the steps, where the logs go), then step
+logs: the worker and beat run without banners and write their own log lines
+(Celery's, kombu's, Python warnings) to files under ``--log-dir``.  Each runs
+as a child process; Ctrl-C (or SIGTERM) stops them all.  A worker or beat that
+dies is started again after a backoff (1 s, doubling up to 30 s) while the
+server serves on; if the server dies, the others are stopped and the command
+fails naming it.  When a step file changes, all three are restarted so they load
+the new steps (``--no-reload`` to keep them running).
 """
 
 from __future__ import annotations
@@ -22,7 +26,12 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.urls import NoReverseMatch, reverse
 
 from ...conf import motia_settings
-from ...registry import reload_registry
+from ...logs import DEV_CONSOLE_ENV
+from ...registry import Registry, reload_registry
+from .motia_discover import steps_table
+
+#: Seconds before a dead worker or beat is started again: doubled at each death, reset after a long run.
+FIRST_BACKOFF, LAST_BACKOFF, STEADY_RUN = 1.0, 30.0, 60.0
 
 
 class Command(BaseCommand):
@@ -36,6 +45,8 @@ class Command(BaseCommand):
         parser.add_argument("--no-worker", action="store_true")
         parser.add_argument("--no-beat", action="store_true")
         parser.add_argument("--no-reload", action="store_true", help="do not restart when step files change")
+        parser.add_argument("--log-dir", default=None,
+                            help="where the worker and beat write their logs (default: VAR_DIR/log, else var/log)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         registry = reload_registry()
@@ -46,44 +57,64 @@ class Command(BaseCommand):
         if not asgi:
             raise CommandError("set ASGI_APPLICATION in settings (e.g. 'project.asgi.application')")
         module, _, attr = asgi.rpartition(".")
+        log_dir = self._log_dir(options["log_dir"])
         commands = {
             "server": [sys.executable, "-m", "uvicorn", f"{module}:{attr}", "--host", options["host"],
                        "--port", str(options["port"]), "--log-level", "warning"],
         }
+        logs: dict[str, Path] = {}
         if not options["no_worker"]:
-            commands["worker"] = [sys.executable, "-m", "celery", "-A", app, "worker", "--loglevel", "INFO",
-                                  "--concurrency", str(options["concurrency"]), "--hostname", "motia-dev@%h"]
+            logs["worker"] = log_dir / "worker.log"
+            commands["worker"] = [sys.executable, "-m", "celery", "-A", app, "--quiet", "worker", "--loglevel", "INFO",
+                                  "--logfile", str(logs["worker"]), "--concurrency", str(options["concurrency"]),
+                                  "--hostname", "motia-dev@%h"]
         if not options["no_beat"]:
-            commands["beat"] = [sys.executable, "-m", "celery", "-A", app, "beat", "--loglevel", "INFO",
+            logs["beat"] = log_dir / "beat.log"
+            commands["beat"] = [sys.executable, "-m", "celery", "-A", app, "--quiet", "beat", "--loglevel", "INFO",
+                                "--logfile", str(logs["beat"]),
                                 "--scheduler", "motia_django.cron.scheduler:CronScheduler"]
-        self._summary(registry, options)
+        self._summary(registry, options, logs)
         self._warn_about_channel_layer(options)
         watched = [] if options["no_reload"] else [p for p in motia_settings().steps_paths if p.is_dir()]
         died = self._supervise(commands, watched)
         if died:
             raise CommandError(f"{died}, so motia_dev stopped (see its output above)")
 
-    def _summary(self, registry: Any, options: dict[str, Any]) -> None:
+    @staticmethod
+    def _log_dir(option: str | None) -> Path:
+        if option:
+            folder = Path(option)
+        else:
+            folder = Path(getattr(settings, "VAR_DIR", Path(getattr(settings, "BASE_DIR", Path.cwd())) / "var")) / "log"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def _summary(self, registry: Registry, options: dict[str, Any], logs: dict[str, Path]) -> None:
+        """One screen: where the app is, which steps it serves, where the logs go."""
         base = f"http://{options['host']}:{options['port']}"
-        self.stdout.write(self.style.SUCCESS(f"motia-django: {len(registry.steps)} step(s), broker "
-                                             f"{settings.CELERY_BROKER_URL.split('://')[0]}://"))
-        for binding in registry.routes:
-            trigger = binding.trigger
-            self.stdout.write(f"  {trigger.method:<7}{base}{trigger.path}  -> {binding.step.name}")
-        for topic in registry.topics:
-            names = ", ".join(b.step.name for b in registry.subscribers(topic))
-            self.stdout.write(f"  queue  {topic}  -> {names}")
-        for binding in registry.schedules:
-            self.stdout.write(f"  cron   {binding.trigger.expression}  -> {binding.step.name}")
-        self.stdout.write(self.style.HTTP_INFO(
-            f"  streams   ws://{options['host']}:{options['port']}{motia_settings().STREAM_WEBSOCKET_PATH}"
-        ))
-        for name, label in (("admin:index", "admin"), ("motia:flows", "flows"), ("motia:traces", "traces"),
-                            ("motia:endpoints", "endpoints"), ("motia:openapi", "openapi"), ("motia:queues", "queues")):
+        broker = settings.CELERY_BROKER_URL.split("://")[0] if getattr(settings, "CELERY_BROKER_URL", None) else "?"
+        self.stdout.write(self.style.SUCCESS(f"motia-django dev: {len(registry.steps)} step(s), broker {broker}://"))
+        self.stdout.write(self.style.HTTP_INFO(f"  {'app':<10}{base}/"))
+        for name, label in (("motia:home", "workbench"), ("admin:index", "admin"), ("motia:flows", "flows"),
+                            ("motia:traces", "traces"), ("motia:endpoints", "endpoints"), ("motia:queues", "queues")):
             try:
                 self.stdout.write(self.style.HTTP_INFO(f"  {label:<10}{base}{reverse(name)}"))
             except NoReverseMatch:
                 continue
+        self.stdout.write(self.style.HTTP_INFO(
+            f"  {'streams':<10}ws://{options['host']}:{options['port']}{motia_settings().STREAM_WEBSOCKET_PATH}"
+        ))
+        if settings.DEBUG and motia_settings().DEV_LOGIN:
+            self.stdout.write("  the workbench signs this machine's browser in as 'motia-dev' (DEBUG, MOTIA DEV_LOGIN)")
+        self.stdout.write("")
+        header, *lines = steps_table(registry)
+        self.stdout.write("  " + self.style.MIGRATE_HEADING(header))
+        for line in lines:
+            self.stdout.write("  " + line)
+        self.stdout.write("")
+        for name, path in logs.items():
+            self.stdout.write(f"  {name} log: {path}")
+        self.stdout.write("  step logs follow here")
 
     def _warn_about_channel_layer(self, options: dict[str, Any]) -> None:
         layer = getattr(settings, "CHANNEL_LAYERS", {}).get("default", {}).get("BACKEND", "")
@@ -94,7 +125,7 @@ class Command(BaseCommand):
             ))
 
     def _supervise(self, commands: dict[str, list[str]], watched: list[Path]) -> str:
-        """Run the children until a signal or until one of them dies; returns which died, and how (or "")."""
+        """Run the children until a signal or until the server dies (returns how); a dead worker or beat restarts."""
         stopping = threading.Event()
         changed = threading.Event()
         died = ""
@@ -107,6 +138,9 @@ class Command(BaseCommand):
         if watched:
             threading.Thread(target=self._watch, args=(watched, changed, stopping), daemon=True).start()
         children = self._start(commands)
+        started = dict.fromkeys(children, time.monotonic())
+        backoff = dict.fromkeys(children, FIRST_BACKOFF)
+        restart_at: dict[str, float] = {}
         try:
             while not stopping.is_set():
                 if changed.is_set():
@@ -115,11 +149,29 @@ class Command(BaseCommand):
                     self._stop(children)
                     self._check_steps()
                     children = self._start(commands)
+                    started = dict.fromkeys(children, time.monotonic())
+                    restart_at.clear()
+                now = time.monotonic()
                 for name, child in children.items():
-                    if child.poll() is not None and not stopping.is_set():
-                        died = f"{name} {self._exit_status(child.returncode)}"
+                    if name in restart_at or child.poll() is None or stopping.is_set():
+                        continue
+                    status = f"{name} {self._exit_status(child.returncode)}"
+                    if name == "server":
+                        died = status
                         self.stderr.write(self.style.ERROR(f"{died}; stopping the others"))
                         stopping.set()
+                        break
+                    if now - started[name] > STEADY_RUN:
+                        backoff[name] = FIRST_BACKOFF
+                    restart_at[name] = now + backoff[name]
+                    self.stderr.write(self.style.ERROR(f"{status}; starting it again in {backoff[name]:g}s"))
+                    backoff[name] = min(backoff[name] * 2, LAST_BACKOFF)
+                for name, when in list(restart_at.items()):
+                    if when <= now and not stopping.is_set():
+                        del restart_at[name]
+                        children[name] = subprocess.Popen(commands[name], env=self._child_env())
+                        started[name] = time.monotonic()
+                        self.stdout.write(self.style.WARNING(f"{name} started again"))
                 time.sleep(0.2)
         finally:
             self._stop(children)
@@ -136,8 +188,11 @@ class Command(BaseCommand):
             return f"was killed by signal {-code}"
 
     @staticmethod
-    def _start(commands: dict[str, list[str]]) -> dict[str, subprocess.Popen[bytes]]:
-        return {name: subprocess.Popen(argv) for name, argv in commands.items()}
+    def _child_env() -> dict[str, str]:
+        return {**os.environ, DEV_CONSOLE_ENV: "1"}
+
+    def _start(self, commands: dict[str, list[str]]) -> dict[str, subprocess.Popen[bytes]]:
+        return {name: subprocess.Popen(argv, env=self._child_env()) for name, argv in commands.items()}
 
     @staticmethod
     def _stop(children: dict[str, subprocess.Popen[bytes]]) -> None:

@@ -10,6 +10,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from ...registry import Registry, get_registry
 from ...workbench.graph import build_graph, to_dot, to_mermaid
 
+__all__ = ["Command", "steps_table"]
+
 
 class Command(BaseCommand):
     help = "Discover step files and print the steps, their triggers, enqueues and flows."
@@ -43,26 +45,32 @@ class Command(BaseCommand):
             raise CommandError(f"{len(registry.errors)} discovery error(s)")
 
     def _table(self, registry: Registry) -> None:
-        rows = [("STEP", "FILE", "TRIGGERS", "ENQUEUES", "FLOWS")]
-        for item in registry.as_json()["steps"]:
-            rows.append(
-                (
-                    item["name"],
-                    _short(item["file"]),
-                    ", ".join(_describe(t) for t in item["triggers"]) or "noop",  # a 0.x noop step has none
-                    ", ".join(e["topic"] for e in item["enqueues"]) or "-",
-                    ", ".join(item["flows"]) or "-",
-                )
-            )
-        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-        for number, row in enumerate(rows):
-            line = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-            self.stdout.write(self.style.MIGRATE_HEADING(line) if number == 0 else line)
+        header, *lines = steps_table(registry)
+        self.stdout.write(self.style.MIGRATE_HEADING(header))
+        for line in lines:
+            self.stdout.write(line)
         self.stdout.write(f"\n{len(registry.steps)} step(s)")
         for warning in registry.warnings:
             self.stdout.write(self.style.WARNING(f"warning: {warning}"))
         for error in registry.errors:
             self.stderr.write(self.style.ERROR(f"error: {error}"))
+
+
+def steps_table(registry: Registry) -> list[str]:
+    """The steps as aligned text lines, the header first (also ``motia_dev``'s summary)."""
+    rows = [("STEP", "FILE", "TRIGGERS", "ENQUEUES", "FLOWS")]
+    for item in registry.as_json()["steps"]:
+        rows.append(
+            (
+                item["name"],
+                _short(item["file"]),
+                ", ".join(_describe(t) for t in item["triggers"]) or "noop",  # a 0.x noop step has none
+                ", ".join(e["topic"] for e in item["enqueues"]) or "-",
+                ", ".join(item["flows"]) or "-",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
 
 
 def _short(path: str | None) -> str:
