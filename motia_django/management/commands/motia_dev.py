@@ -22,6 +22,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.urls import NoReverseMatch, reverse
 
 from ...conf import motia_settings
+from ...node.steps import JS_SOURCE_EXTENSIONS
 from ...registry import reload_registry
 
 
@@ -163,5 +164,6 @@ class Command(BaseCommand):
     def _watch(paths: list[Path], changed: threading.Event, stopping: threading.Event) -> None:
         from watchfiles import PythonFilter, watch
 
-        for _ in watch(*paths, watch_filter=PythonFilter(), stop_event=stopping, debounce=300):
+        step_sources = PythonFilter(extra_extensions=JS_SOURCE_EXTENSIONS)
+        for _ in watch(*paths, watch_filter=step_sources, stop_event=stopping, debounce=300):
             changed.set()
