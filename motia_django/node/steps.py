@@ -22,9 +22,11 @@ from .bridge import JavaScriptError, NodeUnavailable, NodeWorkerDied, get_bridge
 if TYPE_CHECKING:
     from ..context import FlowContext
 
-__all__ = ["JS_STEP_FILE_SUFFIXES", "JsStepFileError", "load_js_step_file"]
+__all__ = ["JS_SOURCE_EXTENSIONS", "JS_STEP_FILE_SUFFIXES", "JsStepFileError", "load_js_step_file"]
 
 JS_STEP_FILE_SUFFIXES = (".step.ts", "_step.ts", ".step.js", "_step.js", ".step.mts", ".step.mjs")
+#: Files a step may be built from (its own and the modules it imports): a change to one is a step change.
+JS_SOURCE_EXTENSIONS = (".ts", ".mts", ".js", ".mjs")
 
 #: What a JavaScript ``ctx`` may call on Python objects: JS method name → Python method.
 _STATE_METHODS = frozenset({"get", "set", "update", "delete", "list", "get_group", "list_groups", "clear"})

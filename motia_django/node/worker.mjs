@@ -96,11 +96,12 @@ function context(call, trigger, traceId, input) {
 // -- loading step files ------------------------------------------------------------------------
 const loaded = new Map()
 
-/** `motia` is this project's shim; `zod` is this package's, so every step shares one zod for toJSONSchema. */
+/** `motia` (and `@iii-dev/motia`) is this project's shim, whatever node_modules holds; `zod` is this package's,
+ * so every step shares one zod for toJSONSchema. */
 const motiaDjango = {
   name: 'motia-django',
   setup(build) {
-    build.onResolve({ filter: /^motia$/ }, () => ({ path: SHIM }))
+    build.onResolve({ filter: /^(motia|@iii-dev\/motia)$/ }, () => ({ path: SHIM }))
     build.onResolve({ filter: /^zod(\/.*)?$/ }, (args) => ({ path: import.meta.resolve(args.path), external: true }))
   },
 }

@@ -27,6 +27,7 @@ from django.urls import NoReverseMatch, reverse
 
 from ...conf import motia_settings
 from ...logs import DEV_CONSOLE_ENV
+from ...node.steps import JS_SOURCE_EXTENSIONS
 from ...registry import Registry, reload_registry
 from .motia_discover import steps_table
 
@@ -218,5 +219,6 @@ class Command(BaseCommand):
     def _watch(paths: list[Path], changed: threading.Event, stopping: threading.Event) -> None:
         from watchfiles import PythonFilter, watch
 
-        for _ in watch(*paths, watch_filter=PythonFilter(), stop_event=stopping, debounce=300):
+        step_sources = PythonFilter(extra_extensions=JS_SOURCE_EXTENSIONS)
+        for _ in watch(*paths, watch_filter=step_sources, stop_event=stopping, debounce=300):
             changed.set()
