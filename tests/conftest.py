@@ -6,10 +6,12 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import socket
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +55,27 @@ def require_tool(tool: str) -> str:
             pytest.fail(f"{tool} is not installed, and CI must not skip the tests that need it")
         pytest.skip(f"{tool} is not installed")
     return path
+
+
+def interrupt(proc: Process, timeout: float = 30) -> None:
+    """Stop ``proc`` as Ctrl-C in its terminal would, and make sure it is gone."""
+    try:
+        proc.popen.send_signal(signal.SIGINT)
+        proc.popen.wait(timeout)
+    finally:
+        proc.stop()
+
+
+def assert_fifo_order(log: Iterable[dict[str, Any]], per_group: int) -> None:
+    """Each group's entries (``group``, ``seq``, ``start``, ``end``) ran one after another, ``seq`` 0, 1, 2, ..."""
+    by_group: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+    for entry in log:
+        by_group[entry["group"]].append(entry)
+    for entries in by_group.values():
+        entries.sort(key=lambda e: e["start"])
+        assert [e["seq"] for e in entries] == list(range(per_group))
+        for earlier, later in zip(entries, entries[1:], strict=False):
+            assert later["start"] >= earlier["end"]
 
 
 def database_url() -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import ROOT, Process, free_port, wait_until
+from .conftest import ROOT, Process, free_port, interrupt, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -105,11 +105,7 @@ def test_example_flow_completes_on_embedded_defaults(tmp_path: Path) -> None:
         wait_until(lambda: (_get(f"{base}/orders/{order['id']}") or httpx.Response(500, json={})).json().get("status")
                    == "completed", 60, interval=0.3, what="the order to go through both queue steps")
     finally:
-        try:
-            proc.popen.send_signal(signal.SIGINT)
-            proc.popen.wait(30)
-        finally:
-            proc.stop()
+        interrupt(proc)
     assert "motia-django stopped" in proc.output()
 
 
@@ -127,11 +123,7 @@ def test_step_changes_are_reloaded(tmp_path: Path) -> None:
                    == {"greeting": "bonjour"}, 60, interval=0.3, what="the changed step to be served")
         assert "step files changed" in proc.output()
     finally:
-        try:
-            proc.popen.send_signal(signal.SIGINT)
-            proc.popen.wait(30)
-        finally:
-            proc.stop()
+        interrupt(proc)
     shutil.rmtree(tmp_path / "var", ignore_errors=True)
 
 

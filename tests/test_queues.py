@@ -18,7 +18,7 @@ from django.test import Client
 
 from motia_django.models import DeadLetter, Execution, OutboxMessage, StateEntry
 
-from .conftest import Process, free_port, require_service, start_uvicorn, wait_until
+from .conftest import Process, assert_fifo_order, free_port, require_service, start_uvicorn, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.services]
 
@@ -158,14 +158,7 @@ def test_fifo_groups_run_in_order_one_at_a_time(start_worker: Worker) -> None:
     wait_until(lambda: StateEntry.objects.filter(group="fifo-log").count() == 500, 180, interval=1,
                what="500 FIFO messages")
     log = list(state("fifo-log").values())
-    by_group: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for entry in log:
-        by_group[entry["group"]].append(entry)
-    for entries in by_group.values():
-        entries.sort(key=lambda e: e["start"])
-        assert [e["seq"] for e in entries] == list(range(100))
-        for earlier, later in zip(entries, entries[1:], strict=False):
-            assert later["start"] >= earlier["end"]
+    assert_fifo_order(log, 100)
     overlapping = any(
         a["start"] < b["end"] and b["start"] < a["end"] for a in log for b in log[:200] if a["group"] != b["group"]
     )

@@ -10,8 +10,6 @@ changed ``.step.ts``.
 from __future__ import annotations
 
 import shutil
-import signal
-from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +22,7 @@ from motia_django.cron.tasks import produce_tick
 from motia_django.models import Execution, StateEntry
 from motia_django.registry import Registry
 
-from .conftest import ROOT, Process, start_uvicorn, wait_until
+from .conftest import ROOT, Process, assert_fifo_order, interrupt, start_uvicorn, wait_until
 from .test_dev_runtime import _get, _start
 from .test_streams import Client, ws_url
 from .test_tsjs_steps import Worker, node_runtime  # noqa: F401 - a fixture, used by every test here
@@ -137,14 +135,7 @@ def test_a_typescript_fifo_step_keeps_each_group_in_order(server: str, start_wor
     wait_until(lambda: StateEntry.objects.filter(group="tsf-fifo-log").count() == 100, 180, interval=1,
                what="100 FIFO messages")
     log = list(stored("tsf-fifo-log").values())
-    by_group: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for entry in log:
-        by_group[entry["group"]].append(entry)
-    for entries in by_group.values():
-        entries.sort(key=lambda e: e["start"])
-        assert [e["seq"] for e in entries] == list(range(25))
-        for earlier, later in zip(entries, entries[1:], strict=False):
-            assert later["start"] >= earlier["end"]
+    assert_fifo_order(log, 25)
     assert len({e["pid"] for e in log}) > 1, "one Node worker ran every message"
 
 
@@ -225,9 +216,5 @@ def test_motia_dev_reloads_a_changed_step_ts(tmp_path: Path) -> None:
         wait_until(lambda: (_get(f"{base}/tsf/greet") or httpx.Response(500, json={})).json()
                    == {"greeting": "bonjour"}, 60, interval=0.3, what=lambda: f"the changed step:\n{proc.tail()}")
     finally:
-        try:
-            proc.popen.send_signal(signal.SIGINT)
-            proc.popen.wait(30)
-        finally:
-            proc.stop()
+        interrupt(proc)
     shutil.rmtree(tmp_path / "var", ignore_errors=True)
