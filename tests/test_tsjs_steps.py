@@ -24,6 +24,8 @@ from motia_django.models import DeadLetter, Execution
 from motia_django.node import bridge
 from motia_django.registry import Registry
 from motia_django.state.manager import StateManager
+from motia_django.workbench.graph import build_graph
+from motia_django.workbench.openapi import openapi_document
 
 from .conftest import ROOT, Process, require_tool, start_uvicorn, wait_until
 
@@ -202,6 +204,21 @@ def test_the_zod_schemas_become_the_json_schemas_python_validates_with(node_runt
     queue = next(b for b in registry.subscriptions if b.step.name == "TsAlwaysFails")
     policy = queue.trigger.config  # type: ignore[union-attr]
     assert (policy.max_retries, policy.backoff_delay_ms, policy.backoff_type) == (2, 100, "fixed")
+
+
+def test_ts_steps_show_in_the_flow_graph_and_the_openapi_document(node_runtime: None) -> None:
+    registry = Registry.discover([TS_STEPS])
+    flow = build_graph(registry).flow("ts-support")
+    assert flow is not None
+    edges = {(edge.source, edge.target) for edge in flow.edges}
+    # the TypeScript step enqueues to the topic the Python step subscribes to
+    assert {("step:TsCreateTicket", "topic:ts-ticket.created"), ("topic:ts-ticket.created", "step:TsTriage")} <= edges
+    document = openapi_document(registry)
+    operation = document["paths"]["/ts/tickets"]["post"]
+    body = operation["requestBody"]["content"]["application/json"]["schema"]
+    assert body["required"] == ["title"] and set(body["properties"]) == {"title", "priority"}
+    assert (operation["operationId"], operation["summary"], operation["tags"]) == (
+        "TsCreateTicket", "Opens a ticket (TypeScript)", ["ts-support"])
 
 
 def test_without_node_ts_steps_are_one_clear_error_each_and_python_steps_load(
