@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -355,11 +356,15 @@ def test_a_plain_database_scheduler_syncs_and_says_what_it_cannot_run(start_beat
 @pytest.mark.services
 def test_motia_dev_runs_beat(transactional_db: None, broker_url: str, tmp_path: Path) -> None:
     port = free_port()
+    worker_log = tmp_path / "log" / "worker.log"  # motia_dev's terminal shows step logs, the worker's own go here
     dev = Process([sys.executable, "manage.py", "motia_dev", "--port", str(port), "--celery-app", "project",
-                   "--concurrency", "2"], child_env(CELERY_BROKER_URL=broker_url), tmp_path / "motia_dev.log")
+                   "--concurrency", "2", "--log-dir", str(tmp_path / "log")], child_env(CELERY_BROKER_URL=broker_url),
+                  tmp_path / "motia_dev.log")
     try:
-        wait_until(lambda: " ready." in dev.output() or dev.popen.poll() is not None, 60,
-                   what="the worker under motia_dev")
+        def worker_ready() -> bool:
+            return worker_log.exists() and " ready." in worker_log.read_text()
+
+        wait_until(lambda: worker_ready() or dev.popen.poll() is not None, 60, what="the worker under motia_dev")
         assert dev.popen.poll() is None, dev.output()
         # beat may start before the worker: only ticks once the worker has settled must be on time
         settled = timezone.now() + timedelta(seconds=5)
@@ -367,6 +372,8 @@ def test_motia_dev_runs_beat(transactional_db: None, broker_url: str, tmp_path: 
                    what="ticks under motia_dev")
         assert dev.popen.poll() is None, dev.output()
         assert_on_time("cron-every-second", 1, settled)
-        assert "cron   */1 * * * * *  -> cron-every-second" in dev.output()
+        # the steps table of the summary
+        assert re.search(r"cron-every-second +tests/app_steps/cron/ticks_step\.py +cron \*/1 \* \* \* \* \*",
+                         dev.output())
     finally:
         dev.stop(timeout=40)  # motia_dev gives its server, worker and beat 15 s to stop
