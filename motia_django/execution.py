@@ -34,7 +34,7 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
 
 from asgiref.sync import AsyncToSync, ThreadSensitiveContext, async_to_sync, iscoroutinefunction, sync_to_async
-from django.db import connections
+from django.db import close_old_connections, connections
 
 from .integrations import announced, announced_async
 from .tracing.otel import execution_span
@@ -338,7 +338,12 @@ class _ThreadLoop:
         return helper
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        return self.loop.run_until_complete(coroutine)
+        try:
+            return self.loop.run_until_complete(coroutine)
+        finally:
+            # what Django does at the end of a request, for the helper's own connections: honour
+            # CONN_MAX_AGE and drop a connection the database broke (queued behind the run's calls)
+            self.helper.submit(close_old_connections)
 
     def replace_helper(self) -> None:
         """Give up on a helper thread that may be stuck in user code; the next call gets a fresh one."""

@@ -348,6 +348,22 @@ def test_the_relay_reconnects_after_the_database_drops_its_connections(start_wor
     wait_until(lambda: "after-restart" in state("late-commit"), 15, what="the relay to send after the drop")
 
 
+def test_an_async_handler_run_from_sync_code_reconnects_after_a_drop(transactional_db: None) -> None:
+    """The helper thread that runs an async handler's ORM calls gets a fresh connection, as a request thread does."""
+    if connection.vendor != "postgresql":
+        pytest.skip("a server-side connection drop needs PostgreSQL (the PostgreSQL pass runs this)")
+
+    def put(n: int) -> int:
+        return int(Client().put("/state/reconnect/item", json.dumps({"n": n}), content_type="application/json")
+                   .status_code)
+
+    assert put(1) == 200
+    with database_outage() as end:
+        end()  # every other connection to the database is gone, the helper thread's too
+    assert put(2) == 200
+    assert state("reconnect") == {"item": {"n": 2}}
+
+
 def test_a_blocked_relay_does_not_hold_up_consumption(start_worker: Worker) -> None:
     """The relay runs beside the consumer: while it waits on a locked table, messages keep flowing."""
     if connection.vendor != "postgresql":
