@@ -8,6 +8,7 @@ bounded: step names, trigger kinds, route templates, methods and statuses.
 
 from __future__ import annotations
 
+import functools
 import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -54,16 +55,32 @@ CRON_LATENESS = Histogram("motia_cron_lateness_seconds", "Seconds from a cron ti
                           ["step"], buckets=_DELAY_BUCKETS)
 
 
+@functools.lru_cache(maxsize=4096)
+def _http_series(binding: Binding, status: int, failed: bool) -> tuple[Any, Any, Any, Any]:
+    """The labelled children one HTTP answer updates (``labels()`` is the costly part; bindings live long)."""
+    step, trigger = binding.step.name, str(binding.trigger.kind)
+    route, method = getattr(binding.trigger, "path", ""), getattr(binding.trigger, "method", "")
+    return (EXECUTIONS.labels(step, trigger, "failed" if failed else "succeeded"),
+            EXECUTION_SECONDS.labels(step, trigger), HTTP_REQUESTS.labels(route, method, str(status)),
+            HTTP_SECONDS.labels(route, method))
+
+
+@functools.lru_cache(maxsize=4096)
+def _attempt_series(binding: Binding, status: str) -> tuple[Any, Any]:
+    step, trigger = binding.step.name, str(binding.trigger.kind)
+    return EXECUTIONS.labels(step, trigger, status), EXECUTION_SECONDS.labels(step, trigger)
+
+
 def http_request_ended(binding: Binding, status: int, seconds: float, error: BaseException | None) -> None:
     """An HTTP step answered ``status`` (or its streamed response ended) after ``seconds``."""
     if not motia_settings().METRICS:
         return
-    step, trigger = binding.step.name, str(binding.trigger.kind)
-    route, method = getattr(binding.trigger, "path", ""), getattr(binding.trigger, "method", "")
-    EXECUTIONS.labels(step, trigger, "failed" if error is not None or status >= 500 else "succeeded").inc()
-    EXECUTION_SECONDS.labels(step, trigger).observe(seconds)
-    HTTP_REQUESTS.labels(route, method, str(status)).inc()
-    HTTP_SECONDS.labels(route, method).observe(seconds)
+    executions, execution_seconds, requests, request_seconds = _http_series(
+        binding, status, error is not None or status >= 500)
+    executions.inc()
+    execution_seconds.observe(seconds)
+    requests.inc()
+    request_seconds.observe(seconds)
 
 
 def attempt_ended(binding: Binding, status: str, seconds: float, envelope: dict[str, Any], attempt: int,
@@ -71,14 +88,14 @@ def attempt_ended(binding: Binding, status: str, seconds: float, envelope: dict[
     """A background attempt ended ``status`` (``succeeded``, ``skipped``, ``failed``: retried, ``dead``)."""
     if not motia_settings().METRICS:
         return
-    step, trigger = binding.step.name, str(binding.trigger.kind)
-    EXECUTIONS.labels(step, trigger, status).inc()
-    EXECUTION_SECONDS.labels(step, trigger).observe(seconds)
+    executions, execution_seconds = _attempt_series(binding, status)
+    executions.inc()
+    execution_seconds.observe(seconds)
     if status == "failed":
-        RETRIES.labels(step, trigger).inc()
+        RETRIES.labels(binding.step.name, str(binding.trigger.kind)).inc()
     enqueued_at = envelope.get("enqueuedAt")
     if fifo and attempt == 1 and isinstance(enqueued_at, int | float):
-        FIFO_LAG.labels(step).observe(max(0.0, time.time() - seconds - enqueued_at))
+        FIFO_LAG.labels(binding.step.name).observe(max(0.0, time.time() - seconds - enqueued_at))
 
 
 def dead_letter_written(binding: Binding) -> None:
