@@ -236,6 +236,12 @@ def test_live_server_session_csrf_token_and_throttle(tmp_path: Path) -> None:
                 assert refused.status_code == 403 and refused.json()["error"].startswith("CSRF Failed"), kind
                 accepted = session.post(f"/drf/{kind}/whoami", headers={"X-CSRFToken": csrf})
                 assert accepted.status_code == 200 and accepted.json()["user"] == "live-admin", kind
+            # a form a cross-site page could submit, to a route that takes any content type
+            upload = {"report": ("r.csv", b"a,b\n1,2\n", "text/csv")}
+            forged = session.put("/echo/a/b", files=upload)
+            assert forged.status_code == 403 and forged.json()["error"].startswith("CSRF Failed")
+            sent = session.put("/echo/a/b", headers={"X-CSRFToken": csrf}, files=upload)
+            assert sent.status_code == 200 and "a,b\n1,2" in sent.json()["body"]
         with httpx.Client(base_url=base, timeout=10) as api:
             for kind in KINDS:
                 missing = api.get(f"/drf/{kind}/token")
