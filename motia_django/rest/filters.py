@@ -13,7 +13,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.filters import BaseFilterBackend
 from rest_framework.request import Request
 
-__all__ = ["Filter", "QueryFilters", "parse_filters", "since", "until"]
+__all__ = ["Filter", "QueryFilters", "parse_filters", "time_window"]
 
 
 @dataclass(frozen=True)
@@ -59,12 +59,10 @@ def _moment(param: str, raw: str) -> datetime:
     return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
 
 
-def since(field: str, what: str) -> Filter:
-    return Filter("since", f"{field}__gte", f"only {what} at or after this moment (ISO 8601)", "date-time")
-
-
-def until(field: str, what: str) -> Filter:
-    return Filter("until", f"{field}__lte", f"only {what} at or before this moment (ISO 8601)", "date-time")
+def time_window(field: str, what: str) -> tuple[Filter, Filter]:
+    """The ``since`` and ``until`` parameters over one timestamp ``field``."""
+    return (Filter("since", f"{field}__gte", f"only {what} at or after this moment (ISO 8601)", "date-time"),
+            Filter("until", f"{field}__lte", f"only {what} at or before this moment (ISO 8601)", "date-time"))
 
 
 def parse_filters(request: Request, filters: tuple[Filter, ...]) -> dict[str, Any]:

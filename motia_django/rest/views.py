@@ -33,7 +33,7 @@ from ..workbench.graph import build_graph
 from ..workbench.queues import dead_letters_by_step, queue_rows
 from ..workbench.traces import TRACE_STATUSES, add_summaries, summarise_traces
 from . import serializers as s
-from .filters import Filter, QueryFilters, parse_filters, since, until
+from .filters import Filter, QueryFilters, parse_filters, time_window
 from .pagination import Pagination
 from .permissions import configured_permission_classes
 
@@ -114,7 +114,7 @@ class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecordV
         Filter("trace_id", "trace_id", "only executions of this trace"),
         Filter("trigger_type", "trigger_type", "only executions of this trigger type (http, queue, cron, ...)"),
         Filter("topic", "topic", "only deliveries of this topic"),
-        since("started_at", "executions started"), until("started_at", "executions started"),
+        *time_window("started_at", "executions started"),
     )
 
 
@@ -132,7 +132,7 @@ class TraceViewSet(RecordViewSet):
         Filter("step", None, "only traces in which this step ran"),
         Filter("status", None, "failed: any execution failed or is dead; succeeded: all ended well; "
                                "running: any still runs", choices=TRACE_STATUSES),
-        since("started_at", "traces with executions started"), until("started_at", "traces with executions started"),
+        *time_window("started_at", "traces with executions started"),
     )
 
     def get_serializer_class(self) -> type[BaseSerializer[Any]]:
@@ -174,7 +174,7 @@ class LogRecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecordV
         Filter("step", "step", "only records of this step"),
         Filter("level", "level__gte", "only records at this level or above (10 debug, 20 info, 30 warning, 40 error)",
                "integer"),
-        since("created_at", "records written"), until("created_at", "records written"),
+        *time_window("created_at", "records written"),
     )
 
 
@@ -195,7 +195,7 @@ class DeadLetterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins
         Filter("topic", "topic", "only letters of this topic"),
         Filter("error_type", "error_type", "only letters that failed with this exception type (e.g. InvalidInput)"),
         Filter("trace_id", "trace_id", "only letters of this trace"),
-        since("failed_at", "letters that failed"), until("failed_at", "letters that failed"),
+        *time_window("failed_at", "letters that failed"),
     )
 
     def get_serializer_class(self) -> type[BaseSerializer[Any]]:

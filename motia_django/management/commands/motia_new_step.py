@@ -23,60 +23,39 @@ __all__ = ["Command", "render_step"]
 
 STEP_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,99}$")
 
+# Formatted twice: below, once per kind of trigger, then by ``render_step`` with the step's name and
+# trigger arguments (hence the doubled and quadrupled braces).
+STEP_FILE = '''"""The {{name}} step: {purpose}."""
+
+{imports}
+config = {{{{
+    "name": {{name_literal}},
+    "description": "",
+    "flows": [],
+    "triggers": [{trigger}],
+    "enqueues": [],
+}}}}
+
+
+{{async_}}def handler({signature}:
+    {body}
+'''
+
 TEMPLATES = {
-    "http": '''"""The {name} step: answers HTTP requests."""
-
-from motia import ApiRequest, ApiResponse, FlowContext, http
-
-config = {{
-    "name": {name_literal},
-    "description": "",
-    "flows": [],
-    "triggers": [http({method}, {path})],
-    "enqueues": [],
-}}
-
-
-{async_}def handler(req: ApiRequest, ctx: FlowContext) -> ApiResponse:
-    ctx.logger.info("called", {{"path_params": req.path_params}})
-    return ApiResponse(status=200, body={{"ok": True}})
-''',
-    "queue": '''"""The {name} step: handles each message of its topic."""
-
-from typing import Any
-
-from motia import FlowContext, queue
-
-config = {{
-    "name": {name_literal},
-    "description": "",
-    "flows": [],
-    "triggers": [queue({topic})],
-    "enqueues": [],
-}}
-
-
-{async_}def handler(data: Any, ctx: FlowContext) -> None:
-    ctx.logger.info("received a message", {{"data": data}})
-''',
-    "cron": '''"""The {name} step: runs on its schedule."""
-
-from typing import Any
-
-from motia import FlowContext, cron
-
-config = {{
-    "name": {name_literal},
-    "description": "",
-    "flows": [],
-    "triggers": [cron({expression})],
-    "enqueues": [],
-}}
-
-
-{async_}def handler(input: Any, ctx: FlowContext) -> None:
-    ctx.logger.info("ran")
-''',
+    "http": STEP_FILE.format(
+        purpose="answers HTTP requests", imports="from motia import ApiRequest, ApiResponse, FlowContext, http\n",
+        trigger="http({method}, {path})", signature="req: ApiRequest, ctx: FlowContext) -> ApiResponse",
+        body='ctx.logger.info("called", {{"path_params": req.path_params}})\n'
+             '    return ApiResponse(status=200, body={{"ok": True}})'),
+    "queue": STEP_FILE.format(
+        purpose="handles each message of its topic",
+        imports="from typing import Any\n\nfrom motia import FlowContext, queue\n",
+        trigger="queue({topic})", signature="data: Any, ctx: FlowContext) -> None",
+        body='ctx.logger.info("received a message", {{"data": data}})'),
+    "cron": STEP_FILE.format(
+        purpose="runs on its schedule", imports="from typing import Any\n\nfrom motia import FlowContext, cron\n",
+        trigger="cron({expression})", signature="input: Any, ctx: FlowContext) -> None",
+        body='ctx.logger.info("ran")'),
 }
 
 
