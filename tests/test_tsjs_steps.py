@@ -22,6 +22,7 @@ from django.test import override_settings
 
 from motia_django.models import DeadLetter, Execution
 from motia_django.node import bridge
+from motia_django.node.steps import JS_STEP_FILE_SUFFIXES
 from motia_django.registry import Registry
 from motia_django.state.manager import StateManager
 from motia_django.workbench.graph import build_graph
@@ -106,6 +107,21 @@ def test_a_js_exception_is_a_500_with_the_trace_id(ts_server: tuple[Process, str
     wait_until(lambda: "may not enqueue to 'ts-undeclared'" in proc.output(), 10, what="the logged failure")
 
 
+@pytest.mark.slow
+@pytest.mark.services
+def test_ts_middleware_runs_in_order_around_the_handler_and_can_answer_first(
+        ts_server: tuple[Process, str]) -> None:
+    _, base = ts_server
+    refused = httpx.get(f"{base}/ts/guarded", timeout=30)
+    assert (refused.status_code, refused.json()) == (401, {"error": "an API key is required"})
+    assert "x-guarded" not in refused.headers
+    allowed = httpx.get(f"{base}/ts/guarded", headers={"X-Api-Key": "open-sesame"}, timeout=30)
+    assert allowed.status_code == 200, allowed.text
+    assert allowed.headers["x-guarded"] == "yes"
+    assert allowed.json() == {"caller": "key holder", "seen": ["config", "trigger"],
+                              "rewritten": "by config middleware"}
+
+
 # -- flows through the worker --------------------------------------------------------------------
 
 
@@ -184,6 +200,7 @@ def test_motia_discover_lists_ts_steps_with_their_files_and_the_syntax_error(nod
         "TsCreateTicket": str(TS_STEPS / "create_ticket.step.ts"), "TsNotify": str(TS_STEPS / "notify.step.ts"),
         "TsTriage": str(TS_STEPS / "triage_step.py"), "TsStartJob": str(TS_STEPS / "jobs.step.js"),
         "TsAlwaysFails": str(TS_STEPS / "failing_step.js"), "TsSurvivesCrash": str(TS_STEPS / "crash.step.ts"),
+        "TsGuarded": str(TS_STEPS / "guarded.step.ts"),
     }
     create = next(s for s in report["steps"] if s["name"] == "TsCreateTicket")
     assert create["triggers"] == [{"type": "http", "method": "POST", "path": "/ts/tickets"}]
@@ -221,7 +238,7 @@ def test_ts_steps_show_in_the_flow_graph_and_the_openapi_document(node_runtime: 
         "TsCreateTicket", "Opens a ticket (TypeScript)", ["ts-support"])
 
 
-def test_without_node_ts_steps_are_one_clear_error_each_and_python_steps_load(
+def test_without_node_ts_steps_are_one_clear_error_and_python_steps_load(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from django.conf import settings
 
@@ -229,9 +246,21 @@ def test_without_node_ts_steps_are_one_clear_error_each_and_python_steps_load(
     with override_settings(MOTIA={**settings.MOTIA, "NODE_BINARY": str(tmp_path / "no-node")}):
         registry = Registry.discover([TS_STEPS])
     assert list(registry.steps) == ["TsTriage"]
-    messages = {e.message for e in registry.errors}
-    assert len(registry.errors) == 5 and len(messages) == 1
-    assert messages.pop().startswith(f"Node.js ({str(tmp_path / 'no-node')!r}) was not found on PATH")
+    [error] = registry.errors
+    assert error.message.startswith(f"Node.js ({str(tmp_path / 'no-node')!r}) was not found on PATH")
+    js_files = sorted(p.name for p in TS_STEPS.rglob("*") if p.name.endswith(JS_STEP_FILE_SUFFIXES))
+    assert f"Not loaded: {len(js_files)} TypeScript/JavaScript step file(s)" in error.message
+    assert all(name in error.message for name in js_files) and error.message.endswith("the Python steps serve")
+
+
+def test_without_the_node_packages_it_is_one_error_naming_the_fix(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bridge, "_bridge", None)
+    monkeypatch.setattr(bridge, "PACKAGE_DIR", tmp_path)  # a package folder where npm never ran
+    registry = Registry.discover([TS_STEPS])
+    [error] = registry.errors
+    assert "(esbuild, zod) are not installed: run 'npm ci'" in error.message
+    assert list(registry.steps) == ["TsTriage"]
 
 
 def test_a_project_without_js_steps_never_starts_node(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

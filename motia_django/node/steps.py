@@ -17,7 +17,7 @@ import pydantic
 
 from ..steps.definition import StepConfigError, StepDefinition
 from ..steps.io import ApiRequest, MotiaHttpArgs
-from .bridge import JavaScriptError, NodeUnavailable, NodeWorkerDied, get_bridge
+from .bridge import JavaScriptError, NodeWorkerDied, get_bridge
 
 if TYPE_CHECKING:
     from ..context import FlowContext
@@ -44,10 +44,14 @@ class JsStepFileError(Exception):
 
 
 def load_js_step_file(path: Path) -> list[StepDefinition]:
-    """Load one TypeScript or JavaScript step file in the Node worker; raises :class:`JsStepFileError`."""
+    """Load one TypeScript or JavaScript step file in the Node worker; raises :class:`JsStepFileError`.
+
+    :class:`NodeUnavailable` passes through: it is the project's problem, not the file's, and
+    discovery reports it once for all the files it kept from loading.
+    """
     try:
         reported = get_bridge().request("load", {"file": str(path.resolve())})
-    except (NodeUnavailable, NodeWorkerDied) as exc:
+    except NodeWorkerDied as exc:
         raise JsStepFileError(path, None, str(exc)) from exc
     except JavaScriptError as exc:
         raise JsStepFileError(Path(exc.file) if exc.file else path, exc.line, f"{exc.name}: {exc.js_message}") from exc

@@ -168,7 +168,9 @@ function jsonSchema(value) {
 
 function describeTrigger(trigger, name, index) {
   const { condition, middleware, ...data } = trigger
-  if (middleware?.length) throw new Error(`step ${JSON.stringify(name)}: trigger ${index} has middleware, which TypeScript and JavaScript steps do not support yet`)
+  if (middleware !== undefined && !(Array.isArray(middleware) && middleware.every((m) => typeof m === 'function'))) {
+    throw new Error(`step ${JSON.stringify(name)}: trigger ${index}: middleware must be a list of functions`)
+  }
   if (condition !== undefined && typeof condition !== 'function') throw new Error(`step ${JSON.stringify(name)}: trigger ${index}: condition must be a function`)
   for (const key of ['bodySchema', 'input']) if (key in data) data[key] = jsonSchema(data[key])
   if (data.responseSchema) data.responseSchema = Object.fromEntries(Object.entries(data.responseSchema).map(([s, v]) => [s, jsonSchema(v)]))
@@ -177,9 +179,21 @@ function describeTrigger(trigger, name, index) {
 }
 
 function describe(step) {
-  const { triggers, ...config } = step.config ?? {}
+  // middleware run here, around the handler (see withMiddleware): Python never sees the functions
+  const { triggers, middleware, ...config } = step.config ?? {}
   const name = config.name
   return { ...config, triggers: Array.isArray(triggers) ? triggers.map((t, i) => describeTrigger(t ?? {}, name, i)) : triggers }
+}
+
+// -- HTTP middleware ---------------------------------------------------------------------------------
+// The step's own middleware (0.x configs put it on the config, 1.x on the HTTP trigger), in order,
+// each given the request, the context and next(); next() may pass on another request or context.
+function withMiddleware(step, index, handler, input, ctx) {
+  const chain = [...(step.config.middleware ?? []), ...(step.config.triggers?.[index]?.middleware ?? [])]
+  const run = (at, req, c) => (at < chain.length
+    ? chain[at](req, c, (nextReq, nextCtx) => run(at + 1, nextReq ?? req, nextCtx ?? c))
+    : handler(req, c))
+  return run(0, input, ctx)
 }
 
 // -- errors ------------------------------------------------------------------------------------
@@ -229,6 +243,8 @@ async function handle(request) {
       if (request.part === 'condition') {
         const condition = found.config.triggers[trigger.index]?.condition
         result = Boolean(await storage.run(ctx, () => condition(input, ctx)))
+      } else if (trigger.type === 'http') {
+        result = await storage.run(ctx, () => withMiddleware(found, trigger.index, found.handler, input, ctx))
       } else {
         result = await storage.run(ctx, () => found.handler(input, ctx))
       }
