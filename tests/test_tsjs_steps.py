@@ -18,17 +18,23 @@ from typing import Any
 
 import httpx
 import pytest
+from asgiref.sync import async_to_sync
 from django.test import override_settings
 
 from motia_django.models import DeadLetter, Execution
 from motia_django.node import bridge
 from motia_django.node.steps import JS_STEP_FILE_SUFFIXES
+from motia_django.node.streams import JS_STREAM_FILE_SUFFIXES
 from motia_django.registry import Registry
+from motia_django.schemas import SchemaViolation
 from motia_django.state.manager import StateManager
+from motia_django.streams.auth import StreamSubscription, can_join
+from motia_django.streams.stream import declared_streams
 from motia_django.workbench.graph import build_graph
 from motia_django.workbench.openapi import openapi_document
 
 from .conftest import ROOT, Process, require_tool, start_uvicorn, wait_until
+from .test_streams import Client, ws_url
 
 Worker = Callable[..., Process]
 
@@ -248,8 +254,9 @@ def test_without_node_ts_steps_are_one_clear_error_and_python_steps_load(
     assert list(registry.steps) == ["TsTriage"]
     [error] = registry.errors
     assert error.message.startswith(f"Node.js ({str(tmp_path / 'no-node')!r}) was not found on PATH")
-    js_files = sorted(p.name for p in TS_STEPS.rglob("*") if p.name.endswith(JS_STEP_FILE_SUFFIXES))
-    assert f"Not loaded: {len(js_files)} TypeScript/JavaScript step file(s)" in error.message
+    js_files = sorted(p.name for p in TS_STEPS.rglob("*")
+                      if p.name.endswith(JS_STEP_FILE_SUFFIXES + JS_STREAM_FILE_SUFFIXES))
+    assert f"Not loaded: {len(js_files)} TypeScript/JavaScript file(s)" in error.message
     assert all(name in error.message for name in js_files) and error.message.endswith("the Python steps serve")
 
 
@@ -261,6 +268,43 @@ def test_without_the_node_packages_it_is_one_error_naming_the_fix(tmp_path: Path
     [error] = registry.errors
     assert "(esbuild, zod) are not installed: run 'npm ci'" in error.message
     assert list(registry.steps) == ["TsTriage"]
+
+
+def test_a_stream_declared_in_typescript_validates_its_items_and_asks_its_can_access(
+        node_runtime: None, django_user_model: Any) -> None:
+    registry = Registry.discover([TS_STEPS])
+    assert not [e for e in registry.errors if "ts_board" in e.file]
+    config = declared_streams()["tsBoard"]
+    assert config.base_config == {"storageType": "default"}
+    assert config.compiled_schema is not None
+    assert config.compiled_schema.validate({"title": "Roadmap", "votes": 3}) == {"title": "Roadmap", "votes": 3}
+    with pytest.raises(SchemaViolation, match="votes"):
+        config.compiled_schema.validate({"title": "Roadmap", "votes": -1})
+
+    def join(group: str, auth: Any) -> bool:
+        return async_to_sync(can_join)(config, StreamSubscription("tsBoard", group, None, "s1"), auth)
+
+    alice = django_user_model(username="alice")
+    assert join("public", None) and not join("private", None)
+    assert join("private", alice) and not join("private", django_user_model(username="bob"))
+    assert join("private", {"user": "alice"}) and not join("private", {"user": "bob"})  # an authenticate hook's
+    Registry.discover([TS_STEPS])  # discovering again is not a redeclaration
+    assert declared_streams()["tsBoard"].compiled_schema is not None
+
+
+@pytest.mark.slow
+@pytest.mark.services
+def test_a_websocket_join_of_a_ts_stream_is_decided_by_its_can_access_in_node(
+        ts_server: tuple[Process, str]) -> None:
+    _, base = ts_server
+    url = ws_url(base)
+    with Client(url, token="alice-token") as alice, Client(url, token="bob-token") as bob, Client(url) as anonymous:
+        anonymous.join("tsBoard", "public")
+        assert anonymous.event() == {"type": "sync", "data": []}
+        bob.join("tsBoard", "private")
+        assert bob.recv()["event"] == {"type": "unauthorized"}
+        alice.join("tsBoard", "private")
+        assert alice.event() == {"type": "sync", "data": []}
 
 
 def test_a_project_without_js_steps_never_starts_node(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

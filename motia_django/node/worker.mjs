@@ -153,6 +153,37 @@ async function load(file) {
   return found
 }
 
+// -- stream files (*.stream.ts): config = { name, schema, baseConfig, canAccess } ------------------------
+const streamFiles = new Map()
+
+function isStreamConfig(value) {
+  return Boolean(value && typeof value === 'object' && !value[STEP] && typeof value.name === 'string'
+    && ('schema' in value || 'baseConfig' in value || 'canAccess' in value))
+}
+
+async function loadStreams(file) {
+  let found = streamFiles.get(file)
+  if (!found) {
+    const module = await import(pathToFileURL(await bundle(file)).href)
+    const configs = module.config ? [module.config] : [...new Set(Object.values(module).filter(isStreamConfig))]
+    if (!configs.length) throw locatedError('defines no stream: export const config = { name, schema }', file)
+    for (const c of configs) {
+      if (typeof c?.name !== 'string' || !c.name) throw locatedError('a stream config needs a name', file)
+      if (c.canAccess !== undefined && typeof c.canAccess !== 'function') {
+        throw locatedError(`stream ${JSON.stringify(c.name)}: canAccess must be a function`, file)
+      }
+    }
+    found = new Map(configs.map((c) => [c.name, c]))
+    streamFiles.set(file, found)
+  }
+  return found
+}
+
+function describeStream({ name, schema, baseConfig, canAccess }) {
+  return { name, schema: schema === undefined ? null : jsonSchema(schema), baseConfig: baseConfig ?? {},
+           canAccess: typeof canAccess === 'function' }
+}
+
 // -- configs as data --------------------------------------------------------------------------------
 function isZod(value) {
   return Boolean(value && typeof value === 'object' && value._zod)
@@ -231,6 +262,13 @@ async function handle(request) {
     if (op === 'load') {
       const steps = await load(file)
       send({ done: id, ok: true, result: { steps: [...steps.values()].map(describe) } })
+    } else if (op === 'loadStreams') {
+      const streams = await loadStreams(file)
+      send({ done: id, ok: true, result: { streams: [...streams.values()].map(describeStream) } })
+    } else if (op === 'canAccess') {
+      const config = (await loadStreams(file)).get(request.stream)
+      if (!config?.canAccess) throw new Error(`no canAccess for stream ${JSON.stringify(request.stream)} in ${file}`)
+      send({ done: id, ok: true, result: Boolean(await config.canAccess(request.subscription, request.authContext)) })
     } else if (op === 'call') {
       const steps = await load(file)
       const found = steps.get(request.step)

@@ -138,14 +138,17 @@ class Registry:
     def discover(cls, directories: list[Path]) -> Registry:
         steps: list[StepDefinition] = []
         errors: list[DiscoveryError] = []
+        without_node: list[Path] = []  # TypeScript/JavaScript files, while Node cannot run
         for path in find_step_files(directories, STREAM_FILE_SUFFIXES):  # before the steps that use them
             try:
                 load_stream_file(path)
             except StepFileError as exc:
                 errors.append(exc.error)
+            except NodeUnavailable as exc:
+                without_node.append(path)
+                reason = str(exc)
             except Exception as exc:  # whatever one file does, the others still load
                 errors.append(_unexpected(path, exc))
-        without_node: list[Path] = []
         for path in find_step_files(directories):
             try:
                 steps.extend(load_step_file(path))
@@ -264,7 +267,7 @@ class Registry:
 def _node_unavailable(paths: list[Path], reason: str) -> DiscoveryError:
     """One error for every TypeScript and JavaScript file Node's absence kept from loading."""
     names = ", ".join(p.name for p in paths)
-    return DiscoveryError(str(paths[0]), None, f"{reason}. Not loaded: {len(paths)} TypeScript/JavaScript step "
+    return DiscoveryError(str(paths[0]), None, f"{reason}. Not loaded: {len(paths)} TypeScript/JavaScript "
                                                 f"file(s) ({names}); the Python steps serve")
 
 
