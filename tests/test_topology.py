@@ -403,6 +403,12 @@ def test_production_topology_under_load_and_faults(topology: tuple[Topology, Dat
     seconds = int((load_end - load_start).total_seconds())
     expected = [load_start.replace(microsecond=0) + timedelta(seconds=n) for n in range(2, seconds - 1)]
     missing = [t for t in expected if t not in ticks]
+    # a message whose first run was under way as Redis went down can run again with the same attempt
+    # number: its publish or acknowledgement got no answer, and Redis had it already (docs/benchmarks.md)
+    restart = (faults["redis"] - timedelta(seconds=2), faults["redis-up"] + timedelta(seconds=2))
+    restart_copies = {(step, key) for (step, key), n in doubled.items()
+                      if attempts.get((step, done[(step, key)][0][1]), 0) < n
+                      and restart[0] <= done[(step, key)][0][5] <= restart[1]}
     archived = {key for (step, key) in done if step == DEPLOYED_STEP}
     handed_on = {key for (step, key), rows in done.items() if step == "topology-bill"
                  and any(row[2] == "w2b" for row in rows)}
@@ -429,6 +435,7 @@ def test_production_topology_under_load_and_faults(topology: tuple[Topology, Dat
         "Redis restart: next delivery after it was back (s)":
             (first_after_redis - faults["redis-up"]).total_seconds() if first_after_redis else -1.0,
         "cron ticks missed during the Redis restart": float(len(missing)),
+        "Redis restart: messages run again with the same attempt number": float(len(restart_copies)),
         "wall time (s)": time.monotonic() - began,
     })
     print(f"\n{len(sent)} requests ({len(accepted)} accepted, {len(unanswered)} unanswered,"
@@ -451,7 +458,7 @@ def test_production_topology_under_load_and_faults(topology: tuple[Topology, Dat
 
     # a step that ran twice for one message recorded the second run as a higher attempt
     unexplained = {(step, key): n for (step, key), n in doubled.items()
-                   if attempts.get((step, done[(step, key)][0][1]), 0) < n}
+                   if attempts.get((step, done[(step, key)][0][1]), 0) < n and (step, key) not in restart_copies}
     assert not unexplained, f"runs not recorded as further attempts: {unexplained}"
 
     # FIFO: each group's orders ran in the order they were sent, a repeated run only right after its first
