@@ -131,7 +131,8 @@ MIDDLEWARE = [
 ROOT_URLCONF = "{package}.urls"
 ASGI_APPLICATION = "{package}.asgi.application"
 WSGI_APPLICATION = "{package}.wsgi.application"
-MOTIA = {{"STEPS_DIRS": [{steps_dir!r}], "TRACING": os.environ.get("BENCH_TRACING", "1") == "1"}}
+MOTIA = {{"STEPS_DIRS": [{steps_dir!r}], "TRACING": os.environ.get("BENCH_TRACING", "1") == "1",
+         "METRICS": os.environ.get("BENCH_METRICS", "1") == "1"}}
 LOGGING = {{
     "version": 1,
     "disable_existing_loggers": False,
@@ -613,6 +614,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--no-pin", action="store_true", help="do not pin server and client to separate CPUs")
     parser.add_argument("--tracing", choices=("on", "off"), default="on",
                         help="MOTIA['TRACING'] in the server (default on: HTTP executions are recorded)")
+    parser.add_argument("--metrics", choices=("on", "off"), default="on",
+                        help="MOTIA['METRICS'] in the server (default on: Prometheus series are updated)")
     args = parser.parse_args(argv)
     if args.requests < 1 or args.concurrency < 1 or args.rounds < 1 or args.warmup < 0:
         parser.error("--requests, --concurrency and --rounds must be positive, --warmup non-negative")
@@ -696,6 +699,7 @@ def main(argv: list[str]) -> int:
     import django
 
     os.environ["BENCH_TRACING"] = "1" if args.tracing == "on" else "0"
+    os.environ["BENCH_METRICS"] = "1" if args.metrics == "on" else "0"
     wrk = find_wrk(args.python_client)
     available = sorted(os.sched_getaffinity(0))
     cpus: tuple[int | None, int | None] = (
@@ -707,7 +711,7 @@ def main(argv: list[str]) -> int:
     print(f"python {sys.version.split()[0]}, Django {django.get_version()}, {os.cpu_count()} CPUs{pinned_label}")
     database = (args.database_url or "sqlite").split("://")[0]
     print(f"{args.rounds} rounds of B R B samples of {args.requests} requests, concurrency {args.concurrency}, "
-          f"warm-up {args.warmup} per route, tracing {args.tracing}, database {database}")
+          f"warm-up {args.warmup} per route, tracing {args.tracing}, metrics {args.metrics}, database {database}")
     with tempfile.TemporaryDirectory(prefix="motia-bench-http-") as tmp:
         bench = Bench(args, Path(tmp), wrk, cpus)
         results = {kind: bench.measure(kind, ROUTES, args.rounds) for kind in args.server_list}

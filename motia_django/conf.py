@@ -55,6 +55,10 @@ class MotiaSettings:
     #: Seconds a delivery keeps retrying a database write that failed for want of
     #: a connection (a failover) before it hands its message back to the broker.
     OUTAGE_PATIENCE: float = 30.0
+    #: Seconds a worker holds back a message for a step trigger it does not know (another
+    #: release's, during a rolling deploy) so a worker that knows it can take it; after that
+    #: the message is a dead letter (``UnknownStep``), replayable once the step exists.
+    UNKNOWN_STEP_GRACE: float = 600.0
     #: Record every HTTP execution and keep ``ctx.logger`` records per execution.
     TRACING: bool = True
     #: Longest chain of state/stream triggers started by one write (a handler that

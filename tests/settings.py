@@ -58,6 +58,7 @@ MOTIA["TRACING"] = os.environ.get("MOTIA_TRACING", "on") == "on"
 MOTIA["RELAY_INTERVAL"] = 0.5
 MOTIA["LOG_FORMAT"] = os.environ.get("MOTIA_LOG_FORMAT", "plain")
 MOTIA["OUTAGE_PATIENCE"] = float(os.environ.get("MOTIA_OUTAGE_PATIENCE", "30"))
+MOTIA["UNKNOWN_STEP_GRACE"] = float(os.environ.get("MOTIA_UNKNOWN_STEP_GRACE", "600"))
 MOTIA["HTTP_STREAM_BUFFER"] = int(os.environ.get("MOTIA_HTTP_STREAM_BUFFER", "16"))
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

@@ -69,13 +69,13 @@ def start_beat(transactional_db: None, tmp_path: Path, broker_url: str) -> Itera
 
 
 def ticks(step_name: str, after: datetime | None = None) -> list[CronTick]:
-    rows = CronTick.objects.filter(binding=f"{step_name}#0").order_by("scheduled_at")
+    rows = CronTick.objects.filter(binding=f"{step_name}#cron").order_by("scheduled_at")
     return list(rows.filter(scheduled_at__gt=after) if after else rows)
 
 
 def first_attempts(step_name: str) -> dict[str, Execution]:
     """The first execution of each tick, by message id."""
-    rows = Execution.objects.filter(binding=f"{step_name}#0", attempt=1)
+    rows = Execution.objects.filter(binding=f"{step_name}#cron", attempt=1)
     return {row.message_id: row for row in rows}
 
 
@@ -114,17 +114,17 @@ def _noop_registry(*triggers: tuple[str, str]) -> Registry:
 
 def test_sync_creates_one_entry_per_trigger_and_is_idempotent(db: None) -> None:
     result = sync_schedules()
-    assert sorted(result.created) == [f"motia:{name}#0" for name in CRON_STEPS]
+    assert sorted(result.created) == [f"motia:{name}#cron" for name in CRON_STEPS]
     entries = {t.name: t for t in PeriodicTask.objects.select_related("crontab")}
     zone = str(schedule_timezone())
     assert zone == (getattr(settings, "CELERY_TIMEZONE", None) or settings.TIME_ZONE)
 
-    minute = entries["motia:cron-every-minute#0"]
+    minute = entries["motia:cron-every-minute#cron"]
     assert (minute.task, minute.queue, minute.enabled) == ("motia.cron_tick", "motia._cron", True)
-    assert json.loads(minute.kwargs) == {"binding": "cron-every-minute#0", "expression": "* * * * *"}
+    assert json.loads(minute.kwargs) == {"binding": "cron-every-minute#cron", "expression": "* * * * *"}
     assert str(minute.crontab).startswith("* * * * * ") and str(minute.crontab.timezone) == zone
 
-    seven = entries["motia:cron-seven-fields#0"]
+    seven = entries["motia:cron-seven-fields#cron"]
     assert json.loads(seven.kwargs)["expression"] == "*/2 * * * * * 2024-2099"
     assert (seven.crontab.minute, seven.crontab.hour, seven.crontab.day_of_week) == ("*", "*", "*")
 
@@ -138,16 +138,16 @@ def test_sync_creates_one_entry_per_trigger_and_is_idempotent(db: None) -> None:
 
 def test_sync_updates_a_changed_expression_and_disables_removed_triggers(db: None) -> None:
     sync_schedules()
-    PeriodicTask.objects.filter(name="motia:cron-every-second#0").update(last_run_at=timezone.now())
+    PeriodicTask.objects.filter(name="motia:cron-every-second#cron").update(last_run_at=timezone.now())
 
     result = sync_schedules(_noop_registry(("cron-every-second", "0 30 9 * * 1-5")))
-    assert result.updated == ["motia:cron-every-second#0"]
-    assert sorted(result.disabled) == sorted(f"motia:{n}#0" for n in CRON_STEPS if n != "cron-every-second")
-    task = PeriodicTask.objects.select_related("crontab").get(name="motia:cron-every-second#0")
+    assert result.updated == ["motia:cron-every-second#cron"]
+    assert sorted(result.disabled) == sorted(f"motia:{n}#cron" for n in CRON_STEPS if n != "cron-every-second")
+    task = PeriodicTask.objects.select_related("crontab").get(name="motia:cron-every-second#cron")
     assert json.loads(task.kwargs)["expression"] == "0 30 9 * * 1-5"
     assert (task.crontab.minute, task.crontab.hour, task.crontab.day_of_week) == ("30", "9", "1-5")
     assert task.last_run_at is None and task.enabled
-    assert not PeriodicTask.objects.filter(name="motia:cron-failing#0", enabled=True).exists()
+    assert not PeriodicTask.objects.filter(name="motia:cron-failing#cron", enabled=True).exists()
 
     assert sync_schedules(_noop_registry(("cron-every-second", "0 30 9 * * 1-5"))).disabled == []
     restored = sync_schedules()
@@ -198,8 +198,8 @@ def test_motia_discover_syncs_unless_told_not_to(db: None) -> None:
 
 
 def _entry(name: str, **changes: Any) -> CronEntry:
-    PeriodicTask.objects.filter(name=f"motia:{name}#0").update(**changes)
-    return CronEntry(PeriodicTask.objects.select_related("crontab").get(name=f"motia:{name}#0"))
+    PeriodicTask.objects.filter(name=f"motia:{name}#cron").update(**changes)
+    return CronEntry(PeriodicTask.objects.select_related("crontab").get(name=f"motia:{name}#cron"))
 
 
 def test_entry_sends_only_the_latest_of_several_missed_ticks(db: None) -> None:
@@ -210,7 +210,7 @@ def test_entry_sends_only_the_latest_of_several_missed_ticks(db: None) -> None:
     now = datetime.now(entry.schedule.zone)
     # the latest due second, not any of the ten minutes of older ones
     assert due and before.replace(microsecond=0) <= entry.tick <= now
-    assert entry.kwargs == {"binding": "cron-every-second#0", "expression": "*/1 * * * * *",
+    assert entry.kwargs == {"binding": "cron-every-second#cron", "expression": "*/1 * * * * *",
                             "scheduled_at": entry.tick.isoformat()}
     following = next(entry)
     assert following.tick == entry.tick + timedelta(seconds=1)
@@ -242,29 +242,32 @@ def test_cron_entries_are_read_whatever_their_hour(db: None) -> None:
     far = next(h for h in ((timezone.localtime().hour + offset) % 24 for offset in (12, 11)) if h != 4)
     sync_schedules(_noop_registry(("cron-every-minute", f"0 0 {far} * * *")))
     plain = DatabaseScheduler(app=current_app, lazy=True)
-    assert "motia:cron-every-minute#0" not in {m.name for m in plain.enabled_models()}
+    assert "motia:cron-every-minute#cron" not in {m.name for m in plain.enabled_models()}
     ours = CronScheduler(app=current_app, lazy=True)
-    assert "motia:cron-every-minute#0" in {m.name for m in ours.enabled_models()}
+    assert "motia:cron-every-minute#cron" in {m.name for m in ours.enabled_models()}
 
 
 def test_tick_from_a_minute_precision_beat_is_the_current_minute(db: None, caplog: pytest.LogCaptureFixture) -> None:
     wait_until(lambda: timezone.now().second < 50, 15, what="both copies inside one minute")
-    cron_tick.run("cron-every-minute#0", "* * * * *")
-    cron_tick.run("cron-every-minute#0", "* * * * *")
+    cron_tick.run("cron-every-minute#cron", "* * * * *")
+    cron_tick.run("cron-every-minute#cron", "* * * * *")
     [tick] = ticks("cron-every-minute")
     now = timezone.now()
     assert tick.scheduled_at.second == 0 and timedelta(0) <= now - tick.scheduled_at < timedelta(minutes=1)
-    assert OutboxMessage.objects.filter(binding="cron-every-minute#0").count() == 1
+    assert OutboxMessage.objects.filter(binding="cron-every-minute#cron").count() == 1
 
     with caplog.at_level(logging.ERROR, logger="motia.cron"):
-        cron_tick.run("cron-every-second#0", "*/1 * * * * *")
+        cron_tick.run("cron-every-second#cron", "*/1 * * * * *")
     assert not ticks("cron-every-second") and "CronScheduler" in caplog.text
 
 
-def test_a_tick_for_an_unknown_trigger_is_dropped(db: None, caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.ERROR, logger="motia.cron"):
-        cron_tick.run("gone#0", "* * * * *", "2030-01-01T00:00:00+00:00")
-    assert not CronTick.objects.exists() and "gone#0" in caplog.text
+def test_a_tick_for_an_unknown_trigger_waits_for_a_worker_that_knows_it(db: None,
+                                                                      caplog: pytest.LogCaptureFixture) -> None:
+    """Another release's trigger (tests/test_rolling_deploy.py): the tick is kept, never dropped."""
+    with caplog.at_level(logging.WARNING, logger="motia.queues"):
+        cron_tick.run("gone#cron", "* * * * *", "2030-01-01T00:00:00+00:00")
+    assert CronTick.objects.filter(binding="gone#cron").count() == 1
+    assert OutboxMessage.objects.filter(binding="gone#cron").count() == 1 and "gone#cron" in caplog.text
 
 
 # -- real beat and worker processes ------------------------------------------------------------------
@@ -317,10 +320,10 @@ def test_two_beats_run_each_tick_once(start_worker: Worker, start_beat: Beat) ->
     both_up = timezone.now()
     wait_until(lambda: len(run_ticks("cron-every-second", both_up)) >= 8, 40, what="8 ticks with both beats up")
     assert PeriodicTask.objects.filter(name__startswith="motia:").count() == len(CRON_STEPS), "both beats synced"
-    sent = [beat.output().count("Sending due task motia:cron-every-second#0") for beat in beats]
+    sent = [beat.output().count("Sending due task motia:cron-every-second#cron") for beat in beats]
     assert min(sent) >= 5, sent
     assert_on_time("cron-every-second", 1, both_up)
-    runs = Counter(Execution.objects.filter(binding="cron-every-second#0", status="succeeded")
+    runs = Counter(Execution.objects.filter(binding="cron-every-second#cron", status="succeeded")
                    .values_list("message_id", flat=True))
     assert set(runs.values()) == {1}, "a tick ran twice"
     assert set(runs) <= {t.message_id for t in ticks("cron-every-second")}, "a run without its one tick row"
@@ -334,7 +337,7 @@ def test_running_beat_follows_changed_and_removed_triggers(start_worker: Worker,
     wait_until(lambda: len(run_ticks("cron-seven-fields")) >= 1, 30, what="the first ticks")
 
     result = sync_schedules(_noop_registry(("cron-every-second", "*/3 * * * * *")))
-    assert result.updated == ["motia:cron-every-second#0"] and len(result.disabled) == len(CRON_STEPS) - 1
+    assert result.updated == ["motia:cron-every-second#cron"] and len(result.disabled) == len(CRON_STEPS) - 1
     settled = timezone.now() + timedelta(seconds=5)  # time for the running beat to reload its entries
     wait_until(lambda: len(run_ticks("cron-every-second", settled)) >= 4, 45, what="4 ticks on the new schedule")
     assert_on_time("cron-every-second", 3, settled)
@@ -349,7 +352,7 @@ def test_ticks_missed_while_beat_was_down_run_once(start_worker: Worker, start_b
     # before the half minute: the missed tick must visibly run at start, well before the next minute's
     wait_until(lambda: timezone.now().second < 30, 40, what="room before the next minute")
     down_since = timezone.now() - timedelta(minutes=5)
-    PeriodicTask.objects.filter(name__in=["motia:cron-every-minute#0", "motia:cron-every-second#0"]).update(
+    PeriodicTask.objects.filter(name__in=["motia:cron-every-minute#cron", "motia:cron-every-second#cron"]).update(
         last_run_at=down_since)
     launched = timezone.now()
     start_beat()

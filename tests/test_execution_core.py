@@ -234,7 +234,7 @@ def test_module_level_enqueue_outside_any_execution_publishes_with_a_fresh_trace
         assert enqueue({"topic": "core.match", "data": {"key": "outside"}}) is None
         enqueue("core.match", {"key": "positional"})
     assert [envelope["data"] for _, envelope in sent] == [{"key": "outside"}, {"key": "positional"}]
-    assert sent[0][0] == ["core-match#1:core.match"]
+    assert sent[0][0] == ["core-match#queue:core.match"]
     assert sent[0][1]["traceId"] != sent[1][1]["traceId"] and sent[0][1]["source"] is None
     from motia_django.queues.publisher import UnknownTopic
 

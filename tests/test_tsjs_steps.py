@@ -18,16 +18,23 @@ from typing import Any
 
 import httpx
 import pytest
+from asgiref.sync import async_to_sync
 from django.test import override_settings
 
 from motia_django.models import DeadLetter, Execution
 from motia_django.node import bridge
+from motia_django.node.steps import JS_STEP_FILE_SUFFIXES
+from motia_django.node.streams import JS_STREAM_FILE_SUFFIXES
 from motia_django.registry import Registry
+from motia_django.schemas import SchemaViolation
 from motia_django.state.manager import StateManager
+from motia_django.streams.auth import StreamSubscription, can_join
+from motia_django.streams.stream import declared_streams
 from motia_django.workbench.graph import build_graph
 from motia_django.workbench.openapi import openapi_document
 
 from .conftest import ROOT, Process, require_tool, start_uvicorn, wait_until
+from .test_streams import Client, ws_url
 
 Worker = Callable[..., Process]
 
@@ -104,6 +111,21 @@ def test_a_js_exception_is_a_500_with_the_trace_id(ts_server: tuple[Process, str
     assert response.json() == {"error": "Internal Server Error", "traceId": response.headers["X-Trace-Id"]}
     # ctx.enqueue refused the topic in Python; the JS handler did not catch it, so the step failed with it
     wait_until(lambda: "may not enqueue to 'ts-undeclared'" in proc.output(), 10, what="the logged failure")
+
+
+@pytest.mark.slow
+@pytest.mark.services
+def test_ts_middleware_runs_in_order_around_the_handler_and_can_answer_first(
+        ts_server: tuple[Process, str]) -> None:
+    _, base = ts_server
+    refused = httpx.get(f"{base}/ts/guarded", timeout=30)
+    assert (refused.status_code, refused.json()) == (401, {"error": "an API key is required"})
+    assert "x-guarded" not in refused.headers
+    allowed = httpx.get(f"{base}/ts/guarded", headers={"X-Api-Key": "open-sesame"}, timeout=30)
+    assert allowed.status_code == 200, allowed.text
+    assert allowed.headers["x-guarded"] == "yes"
+    assert allowed.json() == {"caller": "key holder", "seen": ["config", "trigger"],
+                              "rewritten": "by config middleware"}
 
 
 # -- flows through the worker --------------------------------------------------------------------
@@ -184,6 +206,7 @@ def test_motia_discover_lists_ts_steps_with_their_files_and_the_syntax_error(nod
         "TsCreateTicket": str(TS_STEPS / "create_ticket.step.ts"), "TsNotify": str(TS_STEPS / "notify.step.ts"),
         "TsTriage": str(TS_STEPS / "triage_step.py"), "TsStartJob": str(TS_STEPS / "jobs.step.js"),
         "TsAlwaysFails": str(TS_STEPS / "failing_step.js"), "TsSurvivesCrash": str(TS_STEPS / "crash.step.ts"),
+        "TsGuarded": str(TS_STEPS / "guarded.step.ts"),
     }
     create = next(s for s in report["steps"] if s["name"] == "TsCreateTicket")
     assert create["triggers"] == [{"type": "http", "method": "POST", "path": "/ts/tickets"}]
@@ -221,7 +244,7 @@ def test_ts_steps_show_in_the_flow_graph_and_the_openapi_document(node_runtime: 
         "TsCreateTicket", "Opens a ticket (TypeScript)", ["ts-support"])
 
 
-def test_without_node_ts_steps_are_one_clear_error_each_and_python_steps_load(
+def test_without_node_ts_steps_are_one_clear_error_and_python_steps_load(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from django.conf import settings
 
@@ -229,9 +252,59 @@ def test_without_node_ts_steps_are_one_clear_error_each_and_python_steps_load(
     with override_settings(MOTIA={**settings.MOTIA, "NODE_BINARY": str(tmp_path / "no-node")}):
         registry = Registry.discover([TS_STEPS])
     assert list(registry.steps) == ["TsTriage"]
-    messages = {e.message for e in registry.errors}
-    assert len(registry.errors) == 5 and len(messages) == 1
-    assert messages.pop().startswith(f"Node.js ({str(tmp_path / 'no-node')!r}) was not found on PATH")
+    [error] = registry.errors
+    assert error.message.startswith(f"Node.js ({str(tmp_path / 'no-node')!r}) was not found on PATH")
+    js_files = sorted(p.name for p in TS_STEPS.rglob("*")
+                      if p.name.endswith(JS_STEP_FILE_SUFFIXES + JS_STREAM_FILE_SUFFIXES))
+    assert f"Not loaded: {len(js_files)} TypeScript/JavaScript file(s)" in error.message
+    assert all(name in error.message for name in js_files) and error.message.endswith("the Python steps serve")
+
+
+def test_without_the_node_packages_it_is_one_error_naming_the_fix(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bridge, "_bridge", None)
+    monkeypatch.setattr(bridge, "PACKAGE_DIR", tmp_path)  # a package folder where npm never ran
+    registry = Registry.discover([TS_STEPS])
+    [error] = registry.errors
+    assert "(esbuild, zod) are not installed: run 'npm ci'" in error.message
+    assert list(registry.steps) == ["TsTriage"]
+
+
+def test_a_stream_declared_in_typescript_validates_its_items_and_asks_its_can_access(
+        node_runtime: None, django_user_model: Any) -> None:
+    registry = Registry.discover([TS_STEPS])
+    assert not [e for e in registry.errors if "ts_board" in e.file]
+    config = declared_streams()["tsBoard"]
+    assert config.base_config == {"storageType": "default"}
+    assert config.compiled_schema is not None
+    assert config.compiled_schema.validate({"title": "Roadmap", "votes": 3}) == {"title": "Roadmap", "votes": 3}
+    with pytest.raises(SchemaViolation, match="votes"):
+        config.compiled_schema.validate({"title": "Roadmap", "votes": -1})
+
+    def join(group: str, auth: Any) -> bool:
+        return async_to_sync(can_join)(config, StreamSubscription("tsBoard", group, None, "s1"), auth)
+
+    alice = django_user_model(username="alice")
+    assert join("public", None) and not join("private", None)
+    assert join("private", alice) and not join("private", django_user_model(username="bob"))
+    assert join("private", {"user": "alice"}) and not join("private", {"user": "bob"})  # an authenticate hook's
+    Registry.discover([TS_STEPS])  # discovering again is not a redeclaration
+    assert declared_streams()["tsBoard"].compiled_schema is not None
+
+
+@pytest.mark.slow
+@pytest.mark.services
+def test_a_websocket_join_of_a_ts_stream_is_decided_by_its_can_access_in_node(
+        ts_server: tuple[Process, str]) -> None:
+    _, base = ts_server
+    url = ws_url(base)
+    with Client(url, token="alice-token") as alice, Client(url, token="bob-token") as bob, Client(url) as anonymous:
+        anonymous.join("tsBoard", "public")
+        assert anonymous.event() == {"type": "sync", "data": []}
+        bob.join("tsBoard", "private")
+        assert bob.recv()["event"] == {"type": "unauthorized"}
+        alice.join("tsBoard", "private")
+        assert alice.event() == {"type": "sync", "data": []}
 
 
 def test_a_project_without_js_steps_never_starts_node(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

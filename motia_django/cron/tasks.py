@@ -9,15 +9,19 @@ dropped, so each tick runs once however many beats are up.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from celery import shared_task
 from django.db import IntegrityError, transaction
 
 from .. import metrics
+from ..queues.names import queue_for_trigger
 from ..queues.outbox import dispatch
 from ..queues.publisher import build_envelope
-from ..registry import Binding, get_registry
+from ..queues.unknown import hold_unknown
+from ..registry import Binding, get_registry, step_named_by
 from ..tracing import new_trace_id
 from .expression import CronExpression
 from .models import CronTick
@@ -34,17 +38,30 @@ TICK_RETENTION = timedelta(days=1)
 
 def produce_tick(binding: Binding, expression: str, scheduled_at: datetime) -> None:
     """Queue ``binding`` for the tick at ``scheduled_at`` unless that tick was queued already."""
+    if _record_tick(binding.key, expression, scheduled_at, lambda envelope: dispatch([binding], envelope)):
+        metrics.cron_tick_produced(binding, scheduled_at)
+
+
+def _hold_tick(key: str, expression: str, scheduled_at: datetime) -> None:
+    """A tick of another release's cron trigger: recorded once here, its message held for a worker that knows it."""
+    queue = queue_for_trigger(step_named_by(key), "cron", None)
+    _record_tick(key, expression, scheduled_at, lambda envelope: hold_unknown(key, envelope, queue))
+
+
+def _record_tick(key: str, expression: str, scheduled_at: datetime, send: Callable[[dict[str, Any]], None]) -> bool:
+    """Record the tick and ``send`` its message in one transaction; ``False`` if the tick was recorded before."""
     envelope = build_envelope(None, None, trace_id=new_trace_id(), source=f"cron {expression}")
     envelope["scheduledAt"] = scheduled_at.isoformat()
     try:
         with transaction.atomic():
-            CronTick.objects.create(binding=binding.key, scheduled_at=scheduled_at, message_id=envelope["id"],
+            CronTick.objects.create(binding=key, scheduled_at=scheduled_at, message_id=envelope["id"],
                                     trace_id=envelope["traceId"])
-            dispatch([binding], envelope)
-            CronTick.objects.filter(binding=binding.key, scheduled_at__lt=scheduled_at - TICK_RETENTION).delete()
-        metrics.cron_tick_produced(binding, scheduled_at)
+            send(envelope)
+            CronTick.objects.filter(binding=key, scheduled_at__lt=scheduled_at - TICK_RETENTION).delete()
     except IntegrityError:
-        logger.debug("tick %s of %s was already produced; dropped this copy", scheduled_at.isoformat(), binding.key)
+        logger.debug("tick %s of %s was already produced; dropped this copy", scheduled_at.isoformat(), key)
+        return False
+    return True
 
 
 @shared_task(name=TICK_TASK, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
@@ -55,18 +72,19 @@ def cron_tick(binding: str, expression: str, scheduled_at: str | None = None) ->
     entry from its minute-precision crontab: the tick is then the minute that just
     began, and seconds-precision expressions cannot be served.
     """
+    if scheduled_at is not None:
+        when = datetime.fromisoformat(scheduled_at)
+    else:
+        parsed = CronExpression.parse(expression)
+        if parsed.has_seconds:
+            logger.error(
+                "cron trigger %s (%r) has a seconds field, but the beat that sent it has no seconds precision; run "
+                "beat with --scheduler motia_django.cron.scheduler:CronScheduler", binding, expression,
+            )
+            return
+        when = parsed.latest_at_or_before(datetime.now(schedule_timezone()))
     found = get_registry().binding(binding)
     if found is None or found.trigger.kind != "cron":
-        logger.error("no cron trigger %s in this worker's steps; tick dropped", binding)
-        return
-    if scheduled_at is not None:
-        produce_tick(found, expression, datetime.fromisoformat(scheduled_at))
-        return
-    parsed = CronExpression.parse(expression)
-    if parsed.has_seconds:
-        logger.error(
-            "cron trigger %s (%r) has a seconds field, but the beat that sent it has no seconds precision; run "
-            "beat with --scheduler motia_django.cron.scheduler:CronScheduler", binding, expression,
-        )
-        return
-    produce_tick(found, expression, parsed.latest_at_or_before(datetime.now(schedule_timezone())))
+        _hold_tick(binding, expression, when)
+    else:
+        produce_tick(found, expression, when)

@@ -98,9 +98,9 @@ def attempt_ended(binding: Binding, status: str, seconds: float, envelope: dict[
         FIFO_LAG.labels(binding.step.name).observe(max(0.0, time.time() - seconds - enqueued_at))
 
 
-def dead_letter_written(binding: Binding) -> None:
+def dead_letter_written(step: str) -> None:
     if motia_settings().METRICS:
-        DEAD_LETTERS.labels(binding.step.name).inc()
+        DEAD_LETTERS.labels(step).inc()
 
 
 def cron_tick_produced(binding: Binding, scheduled_at: datetime) -> None:

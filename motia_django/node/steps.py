@@ -17,12 +17,12 @@ import pydantic
 
 from ..steps.definition import StepConfigError, StepDefinition
 from ..steps.io import ApiRequest, MotiaHttpArgs
-from .bridge import JavaScriptError, NodeUnavailable, NodeWorkerDied, get_bridge
+from .bridge import JavaScriptError, NodeWorkerDied, get_bridge
 
 if TYPE_CHECKING:
     from ..context import FlowContext
 
-__all__ = ["JS_SOURCE_EXTENSIONS", "JS_STEP_FILE_SUFFIXES", "JsStepFileError", "load_js_step_file"]
+__all__ = ["JS_SOURCE_EXTENSIONS", "JS_STEP_FILE_SUFFIXES", "JsStepFileError", "load_in_node", "load_js_step_file"]
 
 JS_STEP_FILE_SUFFIXES = (".step.ts", "_step.ts", ".step.js", "_step.js", ".step.mts", ".step.mjs")
 #: Files a step may be built from (its own and the modules it imports): a change to one is a step change.
@@ -44,13 +44,12 @@ class JsStepFileError(Exception):
 
 
 def load_js_step_file(path: Path) -> list[StepDefinition]:
-    """Load one TypeScript or JavaScript step file in the Node worker; raises :class:`JsStepFileError`."""
-    try:
-        reported = get_bridge().request("load", {"file": str(path.resolve())})
-    except (NodeUnavailable, NodeWorkerDied) as exc:
-        raise JsStepFileError(path, None, str(exc)) from exc
-    except JavaScriptError as exc:
-        raise JsStepFileError(Path(exc.file) if exc.file else path, exc.line, f"{exc.name}: {exc.js_message}") from exc
+    """Load one TypeScript or JavaScript step file in the Node worker; raises :class:`JsStepFileError`.
+
+    :class:`NodeUnavailable` passes through: it is the project's problem, not the file's, and
+    discovery reports it once for all the files it kept from loading.
+    """
+    reported = load_in_node(path, "load")
     definitions: list[StepDefinition] = []
     for config in reported["steps"]:
         name = config.get("name") if isinstance(config.get("name"), str) else None
@@ -59,6 +58,17 @@ def load_js_step_file(path: Path) -> list[StepDefinition]:
         except (StepConfigError, TypeError, pydantic.ValidationError) as exc:
             raise JsStepFileError(path, None, str(exc), name) from exc
     return definitions
+
+
+def load_in_node(path: Path, op: str) -> Any:
+    """What the Node worker reports for the file (``op``: ``load`` or ``loadStreams``); raises
+    :class:`JsStepFileError` with the file and line of a JavaScript error."""
+    try:
+        return get_bridge().request(op, {"file": str(path.resolve())})
+    except NodeWorkerDied as exc:
+        raise JsStepFileError(path, None, str(exc)) from exc
+    except JavaScriptError as exc:
+        raise JsStepFileError(Path(exc.file) if exc.file else path, exc.line, f"{exc.name}: {exc.js_message}") from exc
 
 
 def _definition(config: dict[str, Any], path: Path) -> StepDefinition:

@@ -153,6 +153,37 @@ async function load(file) {
   return found
 }
 
+// -- stream files (*.stream.ts): config = { name, schema, baseConfig, canAccess } ------------------------
+const streamFiles = new Map()
+
+function isStreamConfig(value) {
+  return Boolean(value && typeof value === 'object' && !value[STEP] && typeof value.name === 'string'
+    && ('schema' in value || 'baseConfig' in value || 'canAccess' in value))
+}
+
+async function loadStreams(file) {
+  let found = streamFiles.get(file)
+  if (!found) {
+    const module = await import(pathToFileURL(await bundle(file)).href)
+    const configs = module.config ? [module.config] : [...new Set(Object.values(module).filter(isStreamConfig))]
+    if (!configs.length) throw locatedError('defines no stream: export const config = { name, schema }', file)
+    for (const c of configs) {
+      if (typeof c?.name !== 'string' || !c.name) throw locatedError('a stream config needs a name', file)
+      if (c.canAccess !== undefined && typeof c.canAccess !== 'function') {
+        throw locatedError(`stream ${JSON.stringify(c.name)}: canAccess must be a function`, file)
+      }
+    }
+    found = new Map(configs.map((c) => [c.name, c]))
+    streamFiles.set(file, found)
+  }
+  return found
+}
+
+function describeStream({ name, schema, baseConfig, canAccess }) {
+  return { name, schema: schema === undefined ? null : jsonSchema(schema), baseConfig: baseConfig ?? {},
+           canAccess: typeof canAccess === 'function' }
+}
+
 // -- configs as data --------------------------------------------------------------------------------
 function isZod(value) {
   return Boolean(value && typeof value === 'object' && value._zod)
@@ -168,7 +199,9 @@ function jsonSchema(value) {
 
 function describeTrigger(trigger, name, index) {
   const { condition, middleware, ...data } = trigger
-  if (middleware?.length) throw new Error(`step ${JSON.stringify(name)}: trigger ${index} has middleware, which TypeScript and JavaScript steps do not support yet`)
+  if (middleware !== undefined && !(Array.isArray(middleware) && middleware.every((m) => typeof m === 'function'))) {
+    throw new Error(`step ${JSON.stringify(name)}: trigger ${index}: middleware must be a list of functions`)
+  }
   if (condition !== undefined && typeof condition !== 'function') throw new Error(`step ${JSON.stringify(name)}: trigger ${index}: condition must be a function`)
   for (const key of ['bodySchema', 'input']) if (key in data) data[key] = jsonSchema(data[key])
   if (data.responseSchema) data.responseSchema = Object.fromEntries(Object.entries(data.responseSchema).map(([s, v]) => [s, jsonSchema(v)]))
@@ -177,9 +210,21 @@ function describeTrigger(trigger, name, index) {
 }
 
 function describe(step) {
-  const { triggers, ...config } = step.config ?? {}
+  // middleware run here, around the handler (see withMiddleware): Python never sees the functions
+  const { triggers, middleware, ...config } = step.config ?? {}
   const name = config.name
   return { ...config, triggers: Array.isArray(triggers) ? triggers.map((t, i) => describeTrigger(t ?? {}, name, i)) : triggers }
+}
+
+// -- HTTP middleware ---------------------------------------------------------------------------------
+// The step's own middleware (0.x configs put it on the config, 1.x on the HTTP trigger), in order,
+// each given the request, the context and next(); next() may pass on another request or context.
+function withMiddleware(step, index, handler, input, ctx) {
+  const chain = [...(step.config.middleware ?? []), ...(step.config.triggers?.[index]?.middleware ?? [])]
+  const run = (at, req, c) => (at < chain.length
+    ? chain[at](req, c, (nextReq, nextCtx) => run(at + 1, nextReq ?? req, nextCtx ?? c))
+    : handler(req, c))
+  return run(0, input, ctx)
 }
 
 // -- errors ------------------------------------------------------------------------------------
@@ -217,6 +262,13 @@ async function handle(request) {
     if (op === 'load') {
       const steps = await load(file)
       send({ done: id, ok: true, result: { steps: [...steps.values()].map(describe) } })
+    } else if (op === 'loadStreams') {
+      const streams = await loadStreams(file)
+      send({ done: id, ok: true, result: { streams: [...streams.values()].map(describeStream) } })
+    } else if (op === 'canAccess') {
+      const config = (await loadStreams(file)).get(request.stream)
+      if (!config?.canAccess) throw new Error(`no canAccess for stream ${JSON.stringify(request.stream)} in ${file}`)
+      send({ done: id, ok: true, result: Boolean(await config.canAccess(request.subscription, request.authContext)) })
     } else if (op === 'call') {
       const steps = await load(file)
       const found = steps.get(request.step)
@@ -229,6 +281,8 @@ async function handle(request) {
       if (request.part === 'condition') {
         const condition = found.config.triggers[trigger.index]?.condition
         result = Boolean(await storage.run(ctx, () => condition(input, ctx)))
+      } else if (trigger.type === 'http') {
+        result = await storage.run(ctx, () => withMiddleware(found, trigger.index, found.handler, input, ctx))
       } else {
         result = await storage.run(ctx, () => found.handler(input, ctx))
       }

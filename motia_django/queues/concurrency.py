@@ -149,5 +149,12 @@ def wake(binding: Binding) -> int:
 def waiting_bindings() -> list[Binding]:
     """Bindings of this process's steps with messages waiting for a slot (the relay wakes them)."""
     registry = get_registry()
-    keys = WaitingMessage.objects.order_by().values_list("binding", flat=True).distinct()
-    return [binding for binding in map(registry.binding, keys) if binding is not None]
+    found: dict[str, Binding] = {}
+    for key in WaitingMessage.objects.order_by().values_list("binding", flat=True).distinct():
+        binding = registry.binding(key)
+        if binding is None:
+            continue  # another release's step: its workers wake it
+        if binding.key != key:  # written by an earlier release under its positional key
+            WaitingMessage.objects.filter(binding=key).update(binding=binding.key)
+        found[binding.key] = binding
+    return list(found.values())

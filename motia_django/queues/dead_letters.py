@@ -16,6 +16,7 @@ from ..integrations import announce_dead_letter, announce_replay
 from ..models import DeadLetter, Execution
 from ..registry import Binding, get_registry
 from .outbox import dispatch
+from .unknown import HOLD_FIELDS
 
 __all__ = ["UnknownBinding", "bury", "replay", "replay_many"]
 
@@ -27,7 +28,7 @@ class UnknownBinding(LookupError):
 def bury(binding: Binding, envelope: dict[str, Any], error: BaseException, attempts: int) -> DeadLetter:
     first = Execution.objects.filter(message_id=envelope["id"], binding=binding.key).aggregate(
         first=Min("started_at"))["first"]
-    metrics.dead_letter_written(binding)
+    metrics.dead_letter_written(binding.step.name)
     if first is None and envelope.get("enqueuedAt"):
         first = datetime.fromtimestamp(envelope["enqueuedAt"], tz=UTC)
     letter = DeadLetter.objects.create(
@@ -53,7 +54,8 @@ def replay(dead_letter: DeadLetter) -> None:
     binding = get_registry().binding(dead_letter.binding)
     if binding is None:
         raise UnknownBinding(f"step trigger {dead_letter.binding!r} no longer exists; cannot replay")
-    envelope = {**dead_letter.envelope, "id": str(uuid.uuid4()), "replayOf": dead_letter.message_id}
+    kept = {k: v for k, v in dead_letter.envelope.items() if k not in HOLD_FIELDS}
+    envelope = {**kept, "id": str(uuid.uuid4()), "replayOf": dead_letter.message_id}
     with transaction.atomic():
         dispatch([binding], envelope, delay=0)
         dead_letter.delete()

@@ -25,7 +25,7 @@ from .delivery import Delivery, Outcome, Result
 from .outages import persist
 from .policy import policy_for
 
-__all__ = ["drain"]
+__all__ = ["adopt", "drain"]
 
 
 def _lease(binding: str, group: str, holder: str, seconds: float) -> bool:
@@ -47,6 +47,20 @@ def _forget_if_empty(binding: str, group: str, holder: str) -> bool:
     """Delete the group's lease row once it holds no message; ``False`` when one arrived meanwhile."""
     FifoGroup.objects.filter(binding=binding, group_id=group, holder=holder).delete()
     return not FifoMessage.objects.filter(binding=binding, group_id=group).exists()
+
+
+def adopt(key: str, binding: Binding, group: str) -> bool:
+    """Move a group an earlier release wrote under its positional key (``Step#0:topic``) to ``binding.key``.
+
+    ``False`` while a drain of that release holds the group: it drains the group itself.
+    """
+    holder = uuid.uuid4().hex
+    if not _lease(key, group, holder, policy_for(binding).lease_seconds):
+        return False
+    with transaction.atomic():
+        FifoMessage.objects.filter(binding=key, group_id=group).update(binding=binding.key)
+        FifoGroup.objects.filter(binding=key, group_id=group, holder=holder).delete()
+    return True
 
 
 def drain(binding: Binding, group: str, worker: str = "") -> None:

@@ -18,7 +18,7 @@ from .app import celery_app, is_initialised
 
 __all__ = [
     "DELIVER_TASK", "FIFO_DRAIN_TASK", "deliver_shadow", "fifo_drain_shadow", "queue_for_binding", "queue_for_topic",
-    "queues_of",
+    "queue_for_trigger", "queues_of",
 ]
 
 #: The task that runs one message for one binding (sent by name, so publishing never imports it).
@@ -42,13 +42,20 @@ def queue_for_topic(topic: str) -> str:
 
 
 def queue_for_binding(binding: Binding) -> str:
-    """The queue routed to the step by ``task_routes``, else the topic's (or the trigger kind's)."""
-    routed = _routed_queue(deliver_shadow(binding))
+    return queue_for_trigger(deliver_shadow(binding), binding.trigger.kind, binding.topic)
+
+
+def queue_for_trigger(step_name: str, kind: str, topic: str | None) -> str:
+    """The queue routed to the step by ``task_routes``, else the topic's (or the trigger kind's).
+
+    Takes names, not a binding: a process may route a message for a step it does not know.
+    """
+    routed = _routed_queue(step_name)
     if routed:
         return routed
-    if binding.topic:
-        return queue_for_topic(binding.topic)
-    return f"{motia_settings().QUEUE_PREFIX}_{binding.trigger.kind}"
+    if topic:
+        return queue_for_topic(topic)
+    return f"{motia_settings().QUEUE_PREFIX}_{kind}"
 
 
 def _routed_queue(step_name: str) -> str | None:

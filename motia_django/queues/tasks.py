@@ -22,26 +22,20 @@ from typing import Any, cast
 from celery import Task, shared_task
 from celery.exceptions import Reject, Retry
 
-from ..registry import Binding, get_registry
+from ..registry import get_registry, step_named_by
 from .dead_letters import bury
 from .delivery import Delivery, Outcome, Result
-from .fifo import drain
-from .names import DELIVER_TASK, FIFO_DRAIN_TASK
+from .fifo import adopt, drain
+from .names import DELIVER_TASK, FIFO_DRAIN_TASK, queue_for_trigger
 from .outages import DATABASE_OUTAGES
 from .outbox import BROKER_ERRORS
+from .unknown import hold_unknown
 
 __all__ = ["deliver", "fifo_drain", "report_to_celery"]
 
 logger = logging.getLogger("motia.queues")
 
 INFRASTRUCTURE_ERRORS = (*DATABASE_OUTAGES, *BROKER_ERRORS)
-
-
-def _binding(key: str) -> Binding | None:
-    binding = get_registry().binding(key)
-    if binding is None:
-        logger.error("no step trigger %s in this worker's steps; message dropped", key)
-    return binding
 
 
 #: Both tasks acknowledge a message only once it has been handed on; a hard time limit
@@ -65,8 +59,14 @@ def report_to_celery(result: Result) -> None:
 
 @shared_task(name=DELIVER_TASK, **_TASK_OPTIONS)
 def deliver(self: Task[Any, Any], binding_key: str, envelope: dict[str, Any]) -> None:
-    binding = _binding(binding_key)
-    if binding is None:
+    binding = get_registry().binding(binding_key)
+    if binding is None:  # another release's step: a worker that knows it takes it
+        queue = (self.request.delivery_info or {}).get("routing_key") or queue_for_trigger(
+            step_named_by(binding_key), "queue", envelope.get("topic"))
+        try:
+            hold_unknown(binding_key, envelope, queue)
+        except INFRASTRUCTURE_ERRORS as exc:
+            raise Reject(str(exc), requeue=True) from exc
         return
     redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
     try:
@@ -86,10 +86,15 @@ def deliver(self: Task[Any, Any], binding_key: str, envelope: dict[str, Any]) ->
 
 @shared_task(name=FIFO_DRAIN_TASK, **_TASK_OPTIONS)
 def fifo_drain(self: Task[Any, Any], binding_key: str, group_id: str) -> None:
-    binding = _binding(binding_key)
+    binding = get_registry().binding(binding_key)
     if binding is None:
+        # the group's messages stay in the database; the relay of a worker that knows the step restarts it
+        logger.warning("no step trigger %s in this worker's steps; FIFO group %s waits for a worker that knows it",
+                       binding_key, group_id)
         return
     try:
+        if binding.key != binding_key and not adopt(binding_key, binding, group_id):
+            return  # an earlier release's drain holds the group
         drain(binding, group_id, self.request.hostname or "")
     except INFRASTRUCTURE_ERRORS as exc:
         # the group's messages are safe in the database: the relay restarts it once its lease runs out

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .loader import DiscoveryError, find_step_files, load_step_file
-from .registry import Binding, Registry, get_registry, reload_registry
+from .registry import Binding, Registry, get_registry, reload_registry, step_named_by
 
 __all__ = [
     "Binding",
@@ -13,4 +13,5 @@ __all__ = [
     "get_registry",
     "load_step_file",
     "reload_registry",
+    "step_named_by",
 ]

@@ -35,7 +35,8 @@ __all__ = ["DiscoveryError", "StepFileError", "find_step_files", "load_step_file
 
 PYTHON_STEP_FILE_SUFFIXES = ("_step.py", ".step.py")
 STEP_FILE_SUFFIXES = (*PYTHON_STEP_FILE_SUFFIXES, *JS_STEP_FILE_SUFFIXES)
-STREAM_FILE_SUFFIXES = ("_stream.py", ".stream.py")
+#: Python stream files, and the TypeScript/JavaScript ones (``JS_STREAM_FILE_SUFFIXES``)
+STREAM_FILE_SUFFIXES = ("_stream.py", ".stream.py", ".stream.ts", ".stream.js", ".stream.mts", ".stream.mjs")
 MODULE_PREFIX = "motia_steps"
 
 
@@ -188,9 +189,17 @@ def load_step_file(path: Path) -> list[StepDefinition]:
 
 
 def load_stream_file(path: Path) -> None:
-    """Execute one ``*_stream.py`` file and declare its streams; raises :class:`StepFileError`."""
+    """Execute one ``*_stream.py`` file (or load a ``*.stream.ts`` one in Node) and declare its streams;
+    raises :class:`StepFileError`."""
+    from ..node.streams import JS_STREAM_FILE_SUFFIXES, load_js_stream_file
     from ..streams.declarations import declare_module_streams
 
+    if path.name.endswith(JS_STREAM_FILE_SUFFIXES):
+        try:
+            load_js_stream_file(path)
+        except JsStepFileError as exc:
+            raise StepFileError(DiscoveryError(exc.file, exc.line, exc.message)) from exc
+        return
     module = _exec_module(path)
     try:
         declare_module_streams(module)

@@ -8,11 +8,13 @@ problems are collected as errors (they fail ``motia_discover --check`` and
 from __future__ import annotations
 
 import functools
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..node.bridge import NodeUnavailable
 from ..steps.definition import StepDefinition
 from ..steps.io import TriggerInfo
 from ..steps.triggers import (
@@ -33,7 +35,19 @@ from .loader import (
     load_stream_file,
 )
 
-__all__ = ["Binding", "Registry", "get_registry", "reload_registry"]
+__all__ = ["Binding", "Registry", "get_registry", "reload_registry", "step_named_by"]
+
+
+#: ``step#index`` or ``step#index:topic``: how earlier releases named a trigger
+_POSITIONAL_KEY = re.compile(r"^(?P<step>.+)#(?P<index>\d+)(?::(?P<topic>.+))?$")
+#: the step of a key: what comes before the first ``#`` that starts the trigger's part
+_KEY_STEP = re.compile(r"^(?P<step>.+?)#(?:\d|http:|queue:|cron|state|stream:)")
+
+
+def step_named_by(key: str) -> str:
+    """The step a binding key names, whether or not this process knows it."""
+    match = _KEY_STEP.match(key)
+    return match["step"] if match else key
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,11 +61,33 @@ class Binding:
     trigger: Trigger
     index: int
     topic: str | None = None
+    #: 2 for the second trigger of its step with the same identity, and so on
+    ordinal: int = 1
+
+    @functools.cached_property
+    def identity(self) -> str:
+        """The step and what its trigger listens to: ``Step#queue:<topic>``, ``Step#http:<METHOD> <path>``, ..."""
+        t = self.trigger
+        if isinstance(t, ApiTrigger):
+            what = f"http:{t.method} {t.path}"
+        elif isinstance(t, CronTrigger):
+            what = "cron"  # a changed expression is the same trigger on a new schedule
+        elif isinstance(t, StreamTrigger):
+            what = f"stream:{t.stream_name}"
+        elif isinstance(t, StateTrigger):
+            what = "state"
+        else:
+            what = f"queue:{self.topic}"
+        return f"{self.step.name}#{what}"
 
     @functools.cached_property
     def key(self) -> str:
-        """Stable id across processes: ``step#index`` (plus ``:topic`` for subscriptions)."""
-        return f"{self.step.name}#{self.index}" + (f":{self.topic}" if self.topic else "")
+        """The id messages, FIFO rows, cron ticks and dead letters carry, the same in every process.
+
+        Built from :attr:`identity`, never from the trigger's position, so a release that adds or
+        reorders a step's triggers leaves the others' keys (and the messages in flight) alone.
+        """
+        return self.identity if self.ordinal == 1 else f"{self.identity}~{self.ordinal}"
 
     def trigger_info(self) -> TriggerInfo:
         """What ``ctx.trigger`` shows (one read-only instance per binding)."""
@@ -95,21 +131,22 @@ class Registry:
         self.state_watchers: list[Binding] = []
         self.stream_watchers: list[Binding] = []
         self._index()
-        self._by_key = {
-            b.key: b
-            for b in (*self.routes, *self.subscriptions, *self.schedules, *self.state_watchers, *self.stream_watchers)
-        }
+        self._by_key = {b.key: b for b in (*self.routes, *self.background_bindings)}
         self._check_topics()
 
     @classmethod
     def discover(cls, directories: list[Path]) -> Registry:
         steps: list[StepDefinition] = []
         errors: list[DiscoveryError] = []
+        without_node: list[Path] = []  # TypeScript/JavaScript files, while Node cannot run
         for path in find_step_files(directories, STREAM_FILE_SUFFIXES):  # before the steps that use them
             try:
                 load_stream_file(path)
             except StepFileError as exc:
                 errors.append(exc.error)
+            except NodeUnavailable as exc:
+                without_node.append(path)
+                reason = str(exc)
             except Exception as exc:  # whatever one file does, the others still load
                 errors.append(_unexpected(path, exc))
         for path in find_step_files(directories):
@@ -117,16 +154,29 @@ class Registry:
                 steps.extend(load_step_file(path))
             except StepFileError as exc:
                 errors.append(exc.error)
+            except NodeUnavailable as exc:
+                without_node.append(path)
+                reason = str(exc)
             except Exception as exc:
                 errors.append(_unexpected(path, exc))
+        if without_node:
+            errors.append(_node_unavailable(without_node, reason))
         return cls(steps, errors)
 
     def _index(self) -> None:
         seen_routes: dict[tuple[str, str], Binding] = {}
         for definition in self.steps.values():
+            seen: dict[str, int] = {}  # identity -> bindings of this step with it so far
+
+            def bind(trigger: Trigger, index: int, topic: str | None = None, *, step: StepDefinition = definition,
+                     seen: dict[str, int] = seen) -> Binding:
+                identity = Binding(step, trigger, index, topic).identity
+                seen[identity] = seen.get(identity, 0) + 1
+                return Binding(step, trigger, index, topic, seen[identity])
+
             for index, trigger in enumerate(definition.config.triggers):
                 if isinstance(trigger, ApiTrigger):
-                    binding = Binding(definition, trigger, index)
+                    binding = bind(trigger, index)
                     clash = seen_routes.get((trigger.method, trigger.route_shape))
                     if clash is not None:
                         self.errors.append(
@@ -142,13 +192,13 @@ class Registry:
                     seen_routes[(trigger.method, trigger.route_shape)] = binding
                     self.routes.append(binding)
                 elif isinstance(trigger, QueueTrigger | EventTrigger):
-                    self.subscriptions.extend(Binding(definition, trigger, index, topic) for topic in trigger.topics)
+                    self.subscriptions.extend(bind(trigger, index, topic) for topic in trigger.topics)
                 elif isinstance(trigger, CronTrigger):
-                    self.schedules.append(Binding(definition, trigger, index))
+                    self.schedules.append(bind(trigger, index))
                 elif isinstance(trigger, StateTrigger):
-                    self.state_watchers.append(Binding(definition, trigger, index))
+                    self.state_watchers.append(bind(trigger, index))
                 elif isinstance(trigger, StreamTrigger):
-                    self.stream_watchers.append(Binding(definition, trigger, index))
+                    self.stream_watchers.append(bind(trigger, index))
 
     def _check_topics(self) -> None:
         enqueued = {t for s in self.steps.values() for t in s.config.enqueue_topics}
@@ -188,7 +238,18 @@ class Registry:
         return sorted({b.topic for b in self.subscriptions if b.topic})
 
     def binding(self, key: str) -> Binding | None:
-        return self._by_key.get(key)
+        """The binding a message names, or ``None`` when this process does not know it (another release's)."""
+        found = self._by_key.get(key)
+        if found is None and (positional := _POSITIONAL_KEY.match(key)):
+            found = self._positional(positional["step"], int(positional["index"]), positional["topic"])
+        return found
+
+    def _positional(self, step: str, index: int, topic: str | None) -> Binding | None:
+        """A key from an earlier release: its topic names the subscription; without one, its index the trigger."""
+        for b in self.background_bindings:
+            if b.step.name == step and (b.topic == topic if topic else b.index == index and b.topic is None):
+                return b
+        return None
 
     @property
     def background_bindings(self) -> list[Binding]:
@@ -201,6 +262,13 @@ class Registry:
             "errors": [{"file": e.file, "line": e.line, "step": e.step, "message": e.message} for e in self.errors],
             "warnings": list(self.warnings),
         }
+
+
+def _node_unavailable(paths: list[Path], reason: str) -> DiscoveryError:
+    """One error for every TypeScript and JavaScript file Node's absence kept from loading."""
+    names = ", ".join(p.name for p in paths)
+    return DiscoveryError(str(paths[0]), None, f"{reason}. Not loaded: {len(paths)} TypeScript/JavaScript "
+                                                f"file(s) ({names}); the Python steps serve")
 
 
 def _unexpected(path: Path, exc: Exception) -> DiscoveryError:
