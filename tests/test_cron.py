@@ -169,7 +169,7 @@ def test_a_sync_that_loses_a_race_to_create_an_entry_gives_way(db: None, monkeyp
 
     monkeypatch.setattr(sync, "_sync_one", stale)
     result = sync_schedules()
-    assert result.created == [] and sorted(result.unchanged) == [f"motia:{name}#0" for name in CRON_STEPS]
+    assert result.created == [] and sorted(result.unchanged) == [f"motia:{name}#cron" for name in CRON_STEPS]
     assert PeriodicTask.objects.count() == len(CRON_STEPS)
 
 

@@ -1,4 +1,4 @@
-"""What the topology steps did: one ``topology_run`` row per handler run (the table ``tests/test_topology.py`` creates).
+"""What the topology steps did: one ``topology_run`` row per handler run (``tests/production_topology.py``).
 
 A row names the step, the message's key, its trace, the process that ran it and, for FIFO messages, the
 group and sequence number; rows are numbered in the order their runs committed.
