@@ -155,6 +155,24 @@ def test_sync_updates_a_changed_expression_and_disables_removed_triggers(db: Non
     assert PeriodicTask.objects.filter(enabled=True).count() == len(CRON_STEPS)
 
 
+def test_a_sync_that_loses_a_race_to_create_an_entry_gives_way(db: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two beats starting together on new triggers: one creates an entry the other read as missing."""
+    from motia_django.cron import sync
+
+    sync_schedules()  # the other beat, a moment earlier
+    real = sync._sync_one
+    seen: list[str] = []
+
+    def stale(binding: Any, name: str, task: Any, crontabs: Any, result: Any) -> None:
+        seen.append(name)
+        real(binding, name, None if len(seen) == 1 else task, crontabs, result)  # read before it committed
+
+    monkeypatch.setattr(sync, "_sync_one", stale)
+    result = sync_schedules()
+    assert result.created == [] and sorted(result.unchanged) == [f"motia:{name}#cron" for name in CRON_STEPS]
+    assert PeriodicTask.objects.count() == len(CRON_STEPS)
+
+
 def test_workers_know_the_tick_task() -> None:
     assert "motia.cron_tick" in current_app.tasks
 

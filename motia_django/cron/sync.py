@@ -22,7 +22,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from ..queues.names import queue_for_binding
@@ -70,9 +71,28 @@ def entry_name(binding_key: str) -> str:
     return f"{name[:_NAME_LIMIT - 17]}~{digest}"
 
 
+#: How often a sync that lost a race with another (two beats starting together) is tried again.
+_SYNC_TRIES = 3
+
+
 def sync_schedules(registry: Registry | None = None) -> SyncResult:
-    """Create, update or disable ``PeriodicTask`` rows so they match ``registry``'s cron triggers."""
+    """Create, update or disable ``PeriodicTask`` rows so they match ``registry``'s cron triggers.
+
+    Several beats may start at once: one that finds an entry created after it read the table (its
+    insert fails the unique name) rolls back and syncs again, and then finds it in place.
+    """
     registry = registry or get_registry()
+    tries = 1
+    while True:
+        try:
+            return _sync(registry)
+        except (IntegrityError, ValidationError):
+            if tries >= _SYNC_TRIES:
+                raise
+            tries += 1
+
+
+def _sync(registry: Registry) -> SyncResult:
     zone = schedule_timezone()
     result = SyncResult()
     with transaction.atomic():
