@@ -95,18 +95,18 @@ def app_services() -> dict[str, dict[str, Any]]:
 
 
 def interpolate(value: str, env: dict[str, str]) -> str:
-    """Compose's ``${NAME}``, ``${NAME:-default}`` and ``${NAME:?error}``, and ``$$`` for a dollar."""
+    """Compose's ``$NAME``, ``${NAME}``, ``${NAME:-default}`` and ``${NAME:?error}``, and ``$$`` for a dollar."""
     def one(match: re.Match[str]) -> str:
         if match.group(0) == "$$":
             return "$"
-        name, operator, rest = match.group(1), match.group(2), match.group(3) or ""
+        name, operator, rest = match.group(1) or match.group(4), match.group(2), match.group(3) or ""
         if env.get(name):
             return env[name]
         if operator == ":?":
             raise AssertionError(f"compose needs {name}: {rest}")
         return rest if operator == ":-" else ""
 
-    return re.sub(r"\$\$|\$\{(\w+)(?:(:[-?])([^}]*))?\}", one, value)
+    return re.sub(r"\$\$|\$\{(\w+)(?:(:[-?])([^}]*))?\}|\$(\w+)", one, value)
 
 
 @dataclass
@@ -537,6 +537,15 @@ def test_web_servers_are_given_longer_to_stop_than_their_graceful_timeout() -> N
     for name in ("web", "asgi"):
         service = app_services()[name]
         assert seconds(service["stop_grace_period"]) > graceful_seconds(service["command"]), name
+    for deployment in of_kind("Deployment"):
+        spec = pod_spec(deployment)
+        for container in spec["containers"]:
+            words = invocations(container["command"])[0]
+            if program(words) in ("gunicorn", "uvicorn"):
+                [sleep, pause] = container["lifecycle"]["preStop"]["exec"]["command"]
+                assert sleep == "sleep"
+                # the preStop pause counts against the grace period too
+                assert spec["terminationGracePeriodSeconds"] > float(pause) + graceful_seconds(words), container["name"]
     for unit in units():
         for start in unit.values("Service", "ExecStart"):
             words = systemd_argv(start)
