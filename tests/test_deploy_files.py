@@ -18,8 +18,10 @@ import runpy
 import secrets
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
+import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import httpx
 import pytest
 import yaml
 from django.core.management import get_commands, load_command_class
@@ -36,8 +39,9 @@ from django.test import Client, override_settings
 from motia_django.conf import motia_settings
 from motia_django.queues.policy import hard_time_limit, policy_for
 from motia_django.registry import get_registry
+from motia_django.testing.processes import ChildProcess
 
-from .conftest import ROOT
+from .conftest import ROOT, database_url, free_port, service_up
 
 DEPLOY = ROOT / "deploy"
 KUBERNETES = DEPLOY / "kubernetes"
@@ -710,6 +714,53 @@ def test_the_compose_probe_passes_only_on_a_ready_server(live_server: Any, broke
         assert probe["main"](["--port", port, "/no-such-endpoint"]) == 1
     assert probe["allowed_host"](".example.com,*") == "example.com"
     assert probe["allowed_host"]("*") == "localhost"
+
+
+def replace_option(words: list[str], option: str, value: str) -> list[str]:
+    at = words.index(option)
+    return [*words[:at + 1], value, *words[at + 2:]]
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("name", ["web", "asgi"])
+def test_compose_servers_pass_their_own_health_check_in_production(name: str, tmp_path: Path, broker_url: str) -> None:
+    """The service's command on a loopback port, with its environment (the test database and broker in place of
+    the Compose hosts), answers its healthcheck run as Docker runs it, and stops on SIGTERM within its grace."""
+    service, port = app_services()[name], str(free_port())
+    words = [interpolate(word, {}) for word in service["command"]]
+    if program(words) == "gunicorn":
+        words = replace_option(words, "--bind", f"127.0.0.1:{port}")
+    else:
+        words = replace_option(replace_option(words, "--host", "127.0.0.1"), "--port", port)
+    metrics = tmp_path / "prometheus"
+    metrics.mkdir()
+    (metrics / "counter_1.db").write_bytes(b"left by an earlier run")
+    env = clean_environment(tmp_path, **{**compose_deployment_env(), "DATABASE_URL": database_url(),
+                                         "CELERY_BROKER_URL": broker_url, "CHANNEL_LAYER_URL": broker_url,
+                                         **({"PROMETHEUS_MULTIPROC_DIR": str(metrics)}
+                                            if "PROMETHEUS_MULTIPROC_DIR" in service["environment"] else {})})
+    server = ChildProcess([sys.executable, "-m", *words], log=tmp_path / f"{name}.log", env=env, cwd=ROOT, name=name)
+    try:
+        server.wait_until_ready(lambda _: service_up("127.0.0.1", int(port)), timeout=60)
+        test = service["healthcheck"]["test"]
+        assert test[0] == "CMD"
+        healthcheck = replace_option([sys.executable if word == "python" else word for word in test[1:]],
+                                     "--port", port)
+        done = subprocess.run(healthcheck, cwd=ROOT, env=env, capture_output=True, text=True, timeout=30)
+        assert done.returncode == 0, done.stderr + server.tail()
+        host = compose_deployment_env()["DJANGO_ALLOWED_HOSTS"].split(",")[0]
+        plain = httpx.get(f"http://127.0.0.1:{port}/readyz", headers={"Host": host}, timeout=10)
+        assert plain.status_code == 301, "a plain HTTP request is redirected: the probe's header is what passes"
+        if "PROMETHEUS_MULTIPROC_DIR" in env:
+            assert not (metrics / "counter_1.db").exists(), "gunicorn.conf.py empties the folder at start"
+        started = time.monotonic()
+        server.popen.send_signal(signal.SIGTERM)
+        # gunicorn exits 0; uvicorn, after its graceful shutdown, ends by the signal it was sent
+        assert server.popen.wait(seconds(service["stop_grace_period"])) in (0, -signal.SIGTERM), server.tail()
+        assert time.monotonic() - started < seconds(service["stop_grace_period"])
+    finally:
+        server.stop()
 
 
 # -- Compose ---------------------------------------------------------------------------------------
