@@ -455,12 +455,14 @@ def test_the_project_reads_every_variable_the_files_set() -> None:
 
 def test_every_deployment_gives_what_production_settings_require() -> None:
     given = {
-        "compose.yaml": {key for service in app_services().values() for key in compose_environment(service)},
-        "systemd/motia.env.example": set(env_file(SYSTEMD / "motia.env.example")),
-        "kubernetes": set(kubernetes_environment()) | kubernetes_secret_keys(),
+        "compose.yaml": compose_deployment_env(),
+        "systemd/motia.env.example": env_file(SYSTEMD / "motia.env.example"),
+        "kubernetes": {**kubernetes_environment(), **dict.fromkeys(kubernetes_secret_keys(), "")},
     }
-    for where, names in given.items():
-        assert sorted(REQUIRED - names) == [], where
+    for where, env in given.items():
+        assert sorted(REQUIRED - set(env)) == [], where
+        # every one sits behind a TLS-terminating proxy, whose X-Forwarded-Proto the probes imitate
+        assert (env["DJANGO_DEBUG"], env["DJANGO_SECURE_PROXY_SSL_HEADER"]) == ("0", "1"), where
 
 
 def clean_environment(tmp_path: Path, **deployment: str) -> dict[str, str]:
@@ -684,11 +686,19 @@ PRODUCTION = {"DEBUG": False, "SECURE_SSL_REDIRECT": True,
               "SECURE_PROXY_SSL_HEADER": ("HTTP_X_FORWARDED_PROTO", "https")}
 
 
+def production_settings(env: dict[str, str]) -> dict[str, Any]:
+    """What ``project/settings.py`` makes of a deployment's hosts and proxy flag, with ``DEBUG`` off."""
+    proxied = env.get("DJANGO_SECURE_PROXY_SSL_HEADER", "").strip().lower() in ("1", "true", "yes", "on")
+    return {**PRODUCTION, "ALLOWED_HOSTS": env["DJANGO_ALLOWED_HOSTS"].split(","),
+            "SECURE_PROXY_SSL_HEADER": PRODUCTION["SECURE_PROXY_SSL_HEADER"] if proxied else None}
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_probed_paths_answer_200_with_production_settings(broker_url: str) -> None:
     """What the kubelet sends, through Django with HTTPS redirects on; without the proxy's header it is a redirect."""
     [config] = of_kind("ConfigMap")
-    with override_settings(ALLOWED_HOSTS=config["data"]["DJANGO_ALLOWED_HOSTS"].split(","), **PRODUCTION):
+    # the kubelet connects from the node's address, which no server trusts for X-Forwarded-Proto: Django decides
+    with override_settings(**production_settings(config["data"])):
         client = Client()
         for kind, probe, container in http_probes():
             headers = {h["name"]: h["value"] for h in probe["httpHeaders"]}
@@ -707,7 +717,7 @@ def test_the_compose_probe_passes_only_on_a_ready_server(live_server: Any, broke
     hosts = compose_deployment_env()["DJANGO_ALLOWED_HOSTS"]
     monkeypatch.setenv("DJANGO_ALLOWED_HOSTS", hosts)
     port = str(live_server.url.rsplit(":", 1)[1])
-    with override_settings(ALLOWED_HOSTS=hosts.split(","), **PRODUCTION):
+    with override_settings(**production_settings(compose_deployment_env())):
         for path in sorted(health_paths()):
             assert probe["main"](["--port", port, f"/{path}"]) == 0, path
         assert probe["main"](["--port", port, "--host", "elsewhere.example", "/healthz"]) == 1
