@@ -111,6 +111,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_TZ = True
 STATIC_URL = "static/"
+# where `manage.py collectstatic` gathers the admin's and workbench's files for the proxy to serve
+STATIC_ROOT = os.environ.get("DJANGO_STATIC_ROOT", str(BASE_DIR / "staticfiles"))
 
 # -- Celery: embedded filesystem broker unless CELERY_BROKER_URL is set ---------------
 # (kombu's transport, writing each message whole: motia_django/queues/dev_broker.py)
