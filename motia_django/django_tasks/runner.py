@@ -1,0 +1,59 @@
+"""One attempt of a task on a worker: the handler of its binding.
+
+The attempt marks the result RUNNING, calls the function (awaited when it is a
+coroutine function, on the worker thread's loop) and stores its return value.  A
+failure is recorded on the result and raised again, so the queue runtime retries
+it or writes its dead letter (see :mod:`.results`).
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+from inspect import iscoroutinefunction
+from typing import Any
+
+from celery import current_task
+from django.tasks import Task, TaskContext, TaskResult
+from django.utils.json import normalize_json
+
+from ..execution import in_thread
+from . import results
+
+__all__ = ["handler_for"]
+
+
+def handler_for(task: Task) -> Callable[[dict[str, Any]], Any]:
+    """The step handler of ``task``: async for a coroutine function, so the runtime awaits it."""
+    if iscoroutinefunction(task.func):
+        async def run_async(data: dict[str, Any]) -> None:
+            result = await in_thread(results.begin)(data["resultId"], _worker_id(), task)
+            try:
+                value = normalize_json(await task.func(*_arguments(task, result), **result.kwargs))
+            except Exception as exc:
+                await in_thread(results.fail_attempt)(result.id, exc)
+                raise
+            await in_thread(results.succeed)(result.id, value)
+
+        return run_async
+
+    def run(data: dict[str, Any]) -> None:
+        result = results.begin(data["resultId"], _worker_id(), task)
+        try:
+            value = normalize_json(task.func(*_arguments(task, result), **result.kwargs))
+        except Exception as exc:
+            results.fail_attempt(result.id, exc)
+            raise
+        results.succeed(result.id, value)
+
+    return run
+
+
+def _arguments(task: Task, result: TaskResult) -> list[Any]:
+    return [TaskContext(task_result=result), *result.args] if task.takes_context else list(result.args)
+
+
+def _worker_id() -> str:
+    """The Celery worker's name (``w1@host``), as ``TaskResult.worker_ids`` lists it."""
+    request = getattr(current_task, "request", None)
+    return str(getattr(request, "hostname", None) or socket.gethostname())
