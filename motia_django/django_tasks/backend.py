@@ -9,7 +9,7 @@ dead letter that ``motia_dlq`` and the admin replay.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ParamSpec, TypeVar, cast
 
 from django.db import transaction
 from django.tasks import Task, TaskResult
@@ -29,10 +29,14 @@ from ..tracing.ids import new_trace_id
 from . import results
 from .bindings import task_binding
 from .keys import parse_key, topic_for
+from .results import AnyResult
 
 __all__ = ["MotiaTaskBackend"]
 
 _OPTIONS = ("queue", "handler")
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class MotiaTaskBackend(BaseTaskBackend):
@@ -58,7 +62,7 @@ class MotiaTaskBackend(BaseTaskBackend):
         self.infrastructure = _infrastructure(alias, self.options)
         results.connect()
 
-    def enqueue(self, task: Task, args: Any, kwargs: Any) -> TaskResult:
+    def enqueue(self, task: Task[P, R], args: list[Any], kwargs: dict[str, Any]) -> TaskResult[P, R]:
         self.validate_task(task)
         ctx = current_context()
         trace_id = ctx.trace_id if ctx is not None else new_trace_id()
@@ -73,9 +77,9 @@ class MotiaTaskBackend(BaseTaskBackend):
             record.save(force_insert=True)
             dispatch([task_binding(self.alias, task, task.queue_name, self.infrastructure)], envelope,
                      delay=_seconds_until(task.run_after))
-        return results.enqueued(record, task)
+        return cast("TaskResult[P, R]", results.enqueued(record, task))
 
-    def get_result(self, result_id: str) -> TaskResult:
+    def get_result(self, result_id: str) -> AnyResult:
         record = TaskRecord.objects.filter(pk=result_id, backend=self.alias).first()
         if record is None:
             raise TaskResultDoesNotExist(result_id)

@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.signals import setting_changed
-from django.tasks import Task
 
 from ..registry import Binding
 from ..steps.config import StepConfig
@@ -22,6 +21,7 @@ from ..steps.infrastructure import InfrastructureConfig
 from ..steps.triggers import QueueTrigger
 from . import runner
 from .keys import topic_for
+from .results import AnyTask
 
 __all__ = ["task_binding"]
 
@@ -29,7 +29,7 @@ __all__ = ["task_binding"]
 _bindings: dict[tuple[str, str, str], Binding] = {}
 
 
-def task_binding(alias: str, task: Task, queue_name: str, infrastructure: InfrastructureConfig) -> Binding:
+def task_binding(alias: str, task: AnyTask, queue_name: str, infrastructure: InfrastructureConfig) -> Binding:
     """The binding that runs ``task`` for backend ``alias`` on ``queue_name``."""
     cache_key = (alias, task.module_path, queue_name)
     found = _bindings.get(cache_key)

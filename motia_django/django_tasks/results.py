@@ -12,7 +12,7 @@ from __future__ import annotations
 import traceback
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeAlias
 
 from django.db import transaction
 from django.dispatch import Signal
@@ -28,13 +28,20 @@ from ..models import DeadLetter, TaskRecord
 from ..signals import dead_letter_replayed, dead_lettered
 from .keys import parse_key
 
-__all__ = ["begin", "connect", "enqueued", "fail_attempt", "load_task", "new_record", "succeed", "to_result"]
+__all__ = [
+    "AnyResult", "AnyTask", "begin", "connect", "enqueued", "fail_attempt", "load_task", "new_record", "succeed",
+    "to_result",
+]
+
+#: Django's classes are generic only in their type stubs
+AnyTask: TypeAlias = "Task[..., Any]"
+AnyResult: TypeAlias = "TaskResult[..., Any]"
 
 #: set on an error the attempt recorded itself, so its dead letter does not record it twice
 _RECORDED = "_motia_task_error_recorded"
 
 
-def load_task(path: str) -> Task:
+def load_task(path: str) -> AnyTask:
     """The ``@task`` at ``path`` (``module.function``)."""
     found = import_string(path)
     if not isinstance(found, Task):
@@ -42,7 +49,7 @@ def load_task(path: str) -> Task:
     return found
 
 
-def new_record(alias: str, task: Task, args: Any, kwargs: Any, trace_id: str) -> TaskRecord:
+def new_record(alias: str, task: AnyTask, args: Any, kwargs: Any, trace_id: str) -> TaskRecord:
     """An unsaved READY record, with its arguments as JSON (``TypeError`` when they are not)."""
     return TaskRecord(
         id=uuid.uuid4().hex, backend=alias, task_path=task.module_path, queue_name=task.queue_name,
@@ -51,18 +58,18 @@ def new_record(alias: str, task: Task, args: Any, kwargs: Any, trace_id: str) ->
     )
 
 
-def enqueued(record: TaskRecord, task: Task) -> TaskResult:
+def enqueued(record: TaskRecord, task: AnyTask) -> AnyResult:
     """The result ``enqueue()`` returns; ``task_enqueued`` follows once the enqueuing transaction commits."""
     result = to_result(record, task)
     transaction.on_commit(lambda: _announce(task_enqueued, result), robust=True)
     return result
 
 
-def to_result(record: TaskRecord, task: Task | None = None) -> TaskResult:
+def to_result(record: TaskRecord, task: AnyTask | None = None) -> AnyResult:
     found = task if task is not None else load_task(record.task_path)
     if (found.queue_name, found.run_after, found.backend) != (record.queue_name, record.run_after, record.backend):
         found = found.using(queue_name=record.queue_name, run_after=record.run_after, backend=record.backend)
-    result = TaskResult(
+    result: AnyResult = TaskResult(
         task=found, id=record.pk, status=TaskResultStatus(record.status), enqueued_at=record.enqueued_at,
         started_at=record.started_at, finished_at=record.finished_at, last_attempted_at=record.last_attempted_at,
         args=record.args, kwargs=record.kwargs, backend=record.backend,
@@ -72,7 +79,7 @@ def to_result(record: TaskRecord, task: Task | None = None) -> TaskResult:
     return result
 
 
-def begin(result_id: str, worker_id: str, task: Task) -> TaskResult:
+def begin(result_id: str, worker_id: str, task: AnyTask) -> AnyResult:
     """Mark the result RUNNING for a new attempt by ``worker_id``."""
     now = timezone.now()
     with transaction.atomic():
@@ -143,7 +150,7 @@ def _on_replay(sender: Any, dead_letter: DeadLetter, envelope: dict[str, Any], *
             status=TaskRecord.Status.READY, finished_at=None)
 
 
-def _announce(signal: Signal, result: TaskResult) -> None:
+def _announce(signal: Signal, result: AnyResult) -> None:
     send(signal, type(result.task.get_backend()), task_result=result)
 
 

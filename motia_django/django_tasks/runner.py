@@ -9,22 +9,26 @@ it or writes its dead letter (see :mod:`.results`).
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable
 from inspect import iscoroutinefunction
-from typing import Any
+from typing import Any, cast
 
 from celery import current_task
-from django.tasks import Task, TaskContext, TaskResult
+from django.tasks import TaskContext
 from django.utils.json import normalize_json
 
 from ..execution import in_thread
+from ..steps.definition import StepHandler
 from . import results
+from .results import AnyResult, AnyTask
 
 __all__ = ["handler_for"]
 
 
-def handler_for(task: Task) -> Callable[[dict[str, Any]], Any]:
-    """The step handler of ``task``: async for a coroutine function, so the runtime awaits it."""
+def handler_for(task: AnyTask) -> StepHandler:
+    """The step handler of ``task``: async for a coroutine function, so the runtime awaits it.
+
+    It takes the message's data alone (the runtime passes a handler what its signature asks for).
+    """
     if iscoroutinefunction(task.func):
         async def run_async(data: dict[str, Any]) -> None:
             result = await in_thread(results.begin)(data["resultId"], _worker_id(), task)
@@ -35,7 +39,7 @@ def handler_for(task: Task) -> Callable[[dict[str, Any]], Any]:
                 raise
             await in_thread(results.succeed)(result.id, value)
 
-        return run_async
+        return cast(StepHandler, run_async)
 
     def run(data: dict[str, Any]) -> None:
         result = results.begin(data["resultId"], _worker_id(), task)
@@ -46,10 +50,10 @@ def handler_for(task: Task) -> Callable[[dict[str, Any]], Any]:
             raise
         results.succeed(result.id, value)
 
-    return run
+    return cast(StepHandler, run)
 
 
-def _arguments(task: Task, result: TaskResult) -> list[Any]:
+def _arguments(task: AnyTask, result: AnyResult) -> list[Any]:
     return [TaskContext(task_result=result), *result.args] if task.takes_context else list(result.args)
 
 
