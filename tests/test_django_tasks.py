@@ -6,7 +6,8 @@
   errors and a dead letter, and runs again when the letter is replayed;
 * an enqueue in a rolled-back transaction sends nothing, one in a committed
   transaction is sent on commit;
-* ``run_after`` holds the task back until it is due.
+* ``run_after`` holds the task back until it is due;
+* the ``motia`` fixture captures and drains tasks in-process, as it does messages.
 """
 
 from __future__ import annotations
@@ -27,8 +28,12 @@ from django.tasks import TaskContext, TaskResult, TaskResultStatus, default_task
 from django.tasks.exceptions import InvalidTask, InvalidTaskBackend, TaskResultDoesNotExist  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from motia_django.context import FlowContext  # noqa: E402
 from motia_django.django_tasks import MotiaTaskBackend  # noqa: E402
+from motia_django.execution import run_handler  # noqa: E402
 from motia_django.models import DeadLetter, Execution, OutboxMessage, TaskRecord  # noqa: E402
+from motia_django.registry import Binding  # noqa: E402
+from motia_django.steps.definition import StepDefinition  # noqa: E402
 
 from .conftest import ROOT, Process, wait_until  # noqa: E402
 
@@ -161,6 +166,27 @@ def test_run_after_holds_the_task_until_it_is_due(worker: Process) -> None:
     assert default_task_backend.get_result(result.id).status == TaskResultStatus.READY
     finished(result)
     assert result.return_value == {"sum": 3} and result.started_at >= due
+
+
+def test_the_motia_fixture_captures_and_drains_tasks_in_process(tasks_settings: None, motia: Any) -> None:
+    result = add.enqueue(4, 5)
+    [message] = motia.enqueued("task.default.default")
+    assert message.data == {"resultId": result.id, "args": [4, 5], "kwargs": {}}
+    motia.drain()
+    result.refresh()
+    assert (result.status, result.return_value, result.attempts) == (TaskResultStatus.SUCCESSFUL, {"sum": 9}, 1)
+
+
+@pytest.mark.django_db
+def test_a_task_enqueued_by_a_step_joins_the_step_s_trace(tasks_settings: None) -> None:
+    step = StepDefinition({"name": "enqueuer", "triggers": [{"type": "queue", "topic": "t.enqueuer"}]},
+                          lambda data, ctx: add.enqueue(1, 1))
+    binding = Binding(step, step.config.triggers[0], 0, "t.enqueuer")
+    result = run_handler(step, None, FlowContext(step, binding.trigger_info(), "trace-of-the-step", None, 2))
+    assert TaskRecord.objects.get(pk=result.id).trace_id == "trace-of-the-step"
+    [row] = OutboxMessage.objects.all()  # sent when the test's transaction commits
+    assert (row.envelope["traceId"], row.envelope["source"], row.envelope["depth"]) == ("trace-of-the-step",
+                                                                                         "enqueuer", 3)
 
 
 @pytest.mark.django_db
