@@ -1,4 +1,4 @@
-"""Django models: state and streams, and the queue runtime's executions, dead letters and outbox."""
+"""Django models: state and streams, the queue runtime's executions, dead letters and outbox, task results."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ __all__ = [
     "OutboxMessage",
     "StateEntry",
     "StreamItem",
+    "TaskRecord",
     "WaitingMessage",
 ]
 
@@ -250,6 +251,47 @@ class LogRecord(models.Model):
     @property
     def level_name(self) -> str:
         return logging.getLevelName(self.level)
+
+
+class TaskRecord(models.Model):
+    """The result of one ``django.tasks`` task enqueued on ``motia_django.django_tasks.MotiaTaskBackend``.
+
+    Written with the outbox row in the enqueuing transaction, so a rollback leaves neither;
+    its attempts are the queue runtime's (``Execution`` rows of step ``task:<path>``).
+    """
+
+    class Status(models.TextChoices):
+        #: the values of ``django.tasks.TaskResultStatus`` (Django 6), which this module must not import
+        READY = "READY"
+        RUNNING = "RUNNING"
+        FAILED = "FAILED"
+        SUCCESSFUL = "SUCCESSFUL"
+
+    id = models.CharField(primary_key=True, max_length=64)
+    backend = models.CharField(max_length=128)
+    task_path = models.CharField(max_length=512, db_index=True)
+    queue_name = models.CharField(max_length=255)
+    priority = models.IntegerField(default=0)
+    trace_id = models.CharField(max_length=128, db_index=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.READY)
+    args = models.JSONField(default=list)
+    kwargs = models.JSONField(default=dict)
+    return_value = models.JSONField(null=True, blank=True)
+    #: ``{"exception_class_path", "traceback"}`` per failed attempt, oldest first
+    errors = models.JSONField(default=list)
+    #: one entry per attempt begun
+    worker_ids = models.JSONField(default=list)
+    enqueued_at = models.DateTimeField(db_index=True)
+    run_after = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    last_attempted_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-enqueued_at"]
+
+    def __str__(self) -> str:
+        return f"{self.task_path} {self.id} {self.status}"
 
 
 from .cron.models import CronTick  # noqa: E402,F401

@@ -14,7 +14,8 @@ from django.db.models import Min
 from .. import metrics
 from ..integrations import announce_dead_letter, announce_replay
 from ..models import DeadLetter, Execution
-from ..registry import Binding, get_registry
+from ..registry import Binding
+from .bindings import find_binding
 from .outbox import dispatch
 from .unknown import HOLD_FIELDS
 
@@ -51,7 +52,7 @@ def bury(binding: Binding, envelope: dict[str, Any], error: BaseException, attem
 
 def replay(dead_letter: DeadLetter) -> None:
     """Deliver the message again (with fresh attempts) to the step that failed it, and forget it."""
-    binding = get_registry().binding(dead_letter.binding)
+    binding = find_binding(dead_letter.binding)
     if binding is None:
         raise UnknownBinding(f"step trigger {dead_letter.binding!r} no longer exists; cannot replay")
     kept = {k: v for k, v in dead_letter.envelope.items() if k not in HOLD_FIELDS}

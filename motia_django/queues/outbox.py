@@ -36,6 +36,7 @@ from ..conf import motia_settings
 from ..models import FifoGroup, FifoMessage, OutboxMessage
 from ..registry import Binding, get_registry
 from .app import celery_app
+from .bindings import find_binding
 from .names import DELIVER_TASK, FIFO_DRAIN_TASK, deliver_shadow, fifo_drain_shadow, queue_for_binding
 from .outages import persist
 from .policy import hard_time_limit, policy_for
@@ -201,10 +202,9 @@ def _send_rows(rows: Iterable[RowT], *, probe: bool = False) -> list[RowT]:
     if not probe and not broker_health.available():
         return []
     app = celery_app()
-    registry = get_registry()
     sent: list[RowT] = []
     for row in rows:
-        binding = registry.binding(row.binding)
+        binding = find_binding(row.binding)
         options: dict[str, Any] = {"queue": row.queue, "retry": False}
         if binding is not None:
             options.update(time_limit=hard_time_limit(policy_for(binding)), shadow=deliver_shadow(binding))

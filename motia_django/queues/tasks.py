@@ -23,6 +23,7 @@ from celery import Task, shared_task
 from celery.exceptions import Reject, Retry
 
 from ..registry import get_registry, step_named_by
+from .bindings import find_binding
 from .dead_letters import bury
 from .delivery import Delivery, Outcome, Result
 from .fifo import adopt, drain
@@ -59,7 +60,7 @@ def report_to_celery(result: Result) -> None:
 
 @shared_task(name=DELIVER_TASK, **_TASK_OPTIONS)
 def deliver(self: Task[Any, Any], binding_key: str, envelope: dict[str, Any]) -> None:
-    binding = get_registry().binding(binding_key)
+    binding = find_binding(binding_key)
     if binding is None:  # another release's step: a worker that knows it takes it
         queue = (self.request.delivery_info or {}).get("routing_key") or queue_for_trigger(
             step_named_by(binding_key), "queue", envelope.get("topic"))

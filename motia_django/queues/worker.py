@@ -21,6 +21,7 @@ from ..logs import DEV_CONSOLE_ENV, echo_step_records, format_step_records
 from ..registry import get_registry
 from ..tracing.recorder import flush
 from .app import init_app, is_initialised
+from .bindings import extra_queues
 from .broker import tune
 from .names import queues_of
 from .relay import Relay
@@ -36,7 +37,7 @@ def consume_step_queues(sender: str, instance: Any, **kwargs: Any) -> None:
     queues = instance.app.amqp.queues
     if getattr(queues, "_consume_from", None) is not None:
         return  # the operator picked queues with -Q
-    for name in queues_of(get_registry().background_bindings):
+    for name in [*queues_of(get_registry().background_bindings), *extra_queues()]:
         queues.select_add(name)
 
 
