@@ -1,4 +1,5 @@
-"""Django admin: the window into state, streams, executions (traces), log records, dead letters and the outbox."""
+"""Django admin: the window into state, streams, executions (traces), log records, dead letters, the outbox
+and the results of ``django.tasks`` tasks."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from .models import DeadLetter, Execution, LogRecord, OutboxMessage, StateEntry, StreamItem
+from .models import DeadLetter, Execution, LogRecord, OutboxMessage, StateEntry, StreamItem, TaskRecord
 from .queues.dead_letters import replay_many
 from .state.manager import StateManager
 from .streams.stream import Stream
@@ -125,6 +126,44 @@ class LogRecordAdmin(ReadOnlyAdmin):
     @admin.display(description="data")
     def data_pretty(self, obj: LogRecord) -> SafeString:
         return pretty_json(obj.data)
+
+
+@admin.register(TaskRecord)
+class TaskRecordAdmin(ReadOnlyAdmin):
+    """Results of ``django.tasks`` tasks run by ``MotiaTaskBackend``; their attempts are executions of the trace."""
+
+    list_display = ("enqueued_at", "task_path", "queue_name", "status", "attempts", "trace")
+    list_filter = ("status", "backend", "queue_name")
+    search_fields = ("=id", "=trace_id", "task_path")
+    readonly_fields = ("id", "backend", "task_path", "queue_name", "status", "trace", "enqueued_at", "run_after",
+                       "started_at", "last_attempted_at", "finished_at", "args_pretty", "kwargs_pretty",
+                       "return_value_pretty", "errors_pretty")
+    exclude = ("trace_id", "args", "kwargs", "return_value", "errors", "worker_ids", "priority")
+    date_hierarchy = "enqueued_at"
+
+    @admin.display(description="attempts")
+    def attempts(self, obj: TaskRecord) -> int:
+        return len(obj.worker_ids)
+
+    @admin.display(description="trace id", ordering="trace_id")
+    def trace(self, obj: TaskRecord) -> SafeString:
+        return trace_link(obj.trace_id)
+
+    @admin.display(description="args")
+    def args_pretty(self, obj: TaskRecord) -> SafeString:
+        return pretty_json(obj.args)
+
+    @admin.display(description="kwargs")
+    def kwargs_pretty(self, obj: TaskRecord) -> SafeString:
+        return pretty_json(obj.kwargs)
+
+    @admin.display(description="return value")
+    def return_value_pretty(self, obj: TaskRecord) -> SafeString:
+        return pretty_json(obj.return_value)
+
+    @admin.display(description="errors")
+    def errors_pretty(self, obj: TaskRecord) -> SafeString:
+        return pretty_json(obj.errors)
 
 
 @admin.register(OutboxMessage)

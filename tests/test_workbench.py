@@ -10,7 +10,7 @@ from django.contrib.auth.models import Permission, User
 from django.test import Client
 from django.utils import timezone
 
-from motia_django.models import DeadLetter, Execution, LogRecord
+from motia_django.models import DeadLetter, Execution, LogRecord, TaskRecord
 from motia_django.tracing.recorder import flush
 
 from .conftest import wait_until
@@ -74,6 +74,20 @@ def test_log_records_have_a_read_only_admin(admin_client: Client) -> None:
     assert admin_client.get("/admin/motia_django/logrecord/add/").status_code == 403
     assert staff_client().get("/admin/motia_django/logrecord/").status_code == 403
     assert staff_client("view_logrecord").get("/admin/motia_django/logrecord/").status_code == 200
+
+
+def test_task_results_have_a_read_only_admin(admin_client: Client) -> None:
+    TaskRecord.objects.create(id="wb-task-1", backend="default", task_path="reports.build", queue_name="default",
+                              trace_id="wb-task-trace", status=TaskRecord.Status.FAILED, args=[3],
+                              errors=[{"exception_class_path": "builtins.ValueError", "traceback": "wb task boom"}],
+                              worker_ids=["w1", "w2"], enqueued_at=timezone.now())
+    listing = admin_client.get("/admin/motia_django/taskrecord/").content.decode()
+    assert "reports.build" in listing and "FAILED" in listing and 'href="/admin/motia/traces/wb-task-trace/"' in listing
+    detail = admin_client.get("/admin/motia_django/taskrecord/wb-task-1/change/").content.decode()
+    assert "wb task boom" in detail and 'name="status"' not in detail  # shown, not editable
+    assert admin_client.get("/admin/motia_django/taskrecord/add/").status_code == 403
+    assert staff_client().get("/admin/motia_django/taskrecord/").status_code == 403
+    assert staff_client("view_taskrecord").get("/admin/motia_django/taskrecord/").status_code == 200
 
 
 def test_admin_index_links_the_workbench(admin_client: Client) -> None:
